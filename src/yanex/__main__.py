@@ -1,0 +1,5 @@
+"""``python -m yanex`` runs the command line."""
+
+from yanex.cli import main
+
+main()

@@ -1,0 +1,159 @@
+"""From a run request to recorded experiments: plan, then create, then run.
+
+:func:`plan_run` checks everything a request depends on (the script, config
+files, parameters, sweeps, the git state) and has no side effect at all, so
+that a mistake anywhere leaves nothing behind. :func:`create_experiments`
+records the planned members; :func:`run_experiments` hands them to a
+:class:`yanex.runner.Supervisor`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from yanex import gitstate, params, sweep
+from yanex.errors import ScriptError
+from yanex.runner import Events, Launch, Outcome, Supervisor
+from yanex.store import CREATED, ExperimentSpec, Store
+
+
+@dataclass
+class RunRequest:
+    """What the user asked ``yanex run`` to do."""
+
+    script: str
+    script_args: list[str] = field(default_factory=list)
+    configs: list[str] = field(default_factory=list)
+    params: list[str] = field(default_factory=list)
+    name: str | None = None
+    description: str | None = None
+    tags: list[str] = field(default_factory=list)
+    ignore_dirty: bool = False
+    command: list[str] = field(default_factory=list)
+    cwd: str = field(default_factory=os.getcwd)
+
+
+@dataclass
+class Plan:
+    """A checked request: the members to record and the code state they share."""
+
+    request: RunRequest
+    script_path: Path
+    members: list[sweep.Member]
+    git: gitstate.GitState
+    patch: gitstate.Patch | None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def is_sweep(self) -> bool:
+        return len(self.members) > 1 or bool(self.members[0].swept)
+
+
+def plan_run(request: RunRequest, environ: Mapping[str, str] | None = None) -> Plan:
+    """Check a request and work out its members, touching nothing."""
+    script_path = check_script(request.script, request.cwd)
+    configs = params.config_files(request.configs, request.cwd)
+    tree = params.resolve(configs, request.params, environ)
+    members = sweep.expand(tree)
+    git = gitstate.capture(request.cwd)
+    warnings = []
+    if not git.is_repo:
+        warnings.append("not in a git repository: the code state is not recorded")
+    elif not request.ignore_dirty:
+        gitstate.ensure_clean(git)
+    wants_patch = request.ignore_dirty and gitstate.has_changes(git)
+    patch = gitstate.make_patch(git) if wants_patch else None
+    if patch is not None and patch.untracked_skipped:
+        skipped = ", ".join(path for path, _ in patch.untracked_skipped[:3])
+        warnings.append(f"untracked files left out of the patch: {skipped}")
+    return Plan(request, script_path, members, git, patch, warnings)
+
+
+def check_script(script: str, cwd: str) -> Path:
+    """The script's absolute path, if it is a readable file."""
+    path = Path(cwd, script).absolute()
+    if not path.exists():
+        raise ScriptError(f"script {script!r} does not exist")
+    if not path.is_file():
+        raise ScriptError(f"script {script!r} is not a file")
+    if not os.access(path, os.R_OK):
+        raise ScriptError(f"script {script!r} is not readable")
+    return path
+
+
+def member_specs(plan: Plan, sweep_id: str | None = None) -> list[ExperimentSpec]:
+    """The experiment records a plan asks for, one per member."""
+    request = plan.request
+    git_record = gitstate.record_of(plan.git, plan.patch)
+    specs = []
+    for index, member in enumerate(plan.members):
+        sweep_record = None
+        if plan.is_sweep:
+            sweep_record = {
+                "id": sweep_id,
+                "index": index,
+                "size": len(plan.members),
+                "swept": member.swept,
+            }
+        specs.append(
+            ExperimentSpec(
+                params=member.params,
+                script=str(plan.script_path),
+                script_args=list(request.script_args),
+                name=sweep.member_name(request.name, member.swept),
+                description=request.description,
+                tags=list(request.tags),
+                command=list(request.command),
+                cwd=request.cwd,
+                git=git_record,
+                patch=plan.patch.data if plan.patch is not None else None,
+                sweep=sweep_record,
+            )
+        )
+    return specs
+
+
+def create_experiments(store: Store, plan: Plan, status: str = CREATED) -> list[str]:
+    """Record every member of ``plan``; returns their ids in member order."""
+    from yanex import layout
+
+    sweep_id = layout.new_id() if plan.is_sweep else None
+    return [store.create(spec, status) for spec in member_specs(plan, sweep_id)]
+
+
+def launch_for(store: Store, experiment_id: str) -> Launch:
+    """How to start a recorded experiment's script, from its own record."""
+    metadata = store.read_metadata(experiment_id)
+    script = metadata.get("script") or {}
+    argv = [sys.executable, str(script.get("path")), *script.get("args", [])]
+    return Launch(experiment_id, argv, str(metadata.get("cwd") or os.getcwd()))
+
+
+def launches(store: Store, plan: Plan, ids: Sequence[str]) -> list[Launch]:
+    """Launches for freshly created members, using the script as the user named it."""
+    request = plan.request
+    argv = [sys.executable, request.script, *request.script_args]
+    return [Launch(experiment_id, list(argv), request.cwd) for experiment_id in ids]
+
+
+def run_experiments(
+    store: Store,
+    runs: Sequence[Launch],
+    parallel: int = 1,
+    echo: bool = True,
+    events: Events | None = None,
+) -> tuple[list[Outcome], int | None]:
+    """Run launches; returns outcomes and the signal that cancelled them, if any."""
+    supervisor = Supervisor(store, parallel=parallel, echo=echo, events=events)
+    outcomes = supervisor.run(runs)
+    return outcomes, supervisor.cancelled_by
+
+
+def summarize_params(tree: dict[str, Any]) -> dict[str, Any]:
+    """Parameters flattened to dotted keys, for display."""
+    return params.flatten(tree)

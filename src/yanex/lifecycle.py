@@ -1,0 +1,90 @@
+"""The status transitions of one experiment, written the same way by everyone.
+
+::
+
+    created ──> running ──> completed | failed | cancelled
+    staged  ──┘    ^   └──> (runner gone: read back as ``lost``)
+                   └─ requeued (restart count + 1)
+
+The runner, notebook sessions and cluster tasks all move experiments through
+these functions, so a record means the same thing whoever wrote it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from yanex import host, layout
+from yanex.metrics import read_history
+from yanex.store import CANCELLED, RUNNING, Store, utc_now
+
+
+def mark_running(
+    store: Store, experiment_id: str, script_pid: int | None, **extra: Any
+) -> dict[str, Any]:
+    """Record that this process now runs the experiment's script."""
+    store.touch_heartbeat(experiment_id)
+
+    def change(metadata: dict[str, Any]) -> None:
+        if metadata.get("started_at"):
+            metadata["restarts"] = int(metadata.get("restarts") or 0) + 1
+        metadata.update(
+            status=RUNNING,
+            started_at=utc_now(),
+            ended_at=None,
+            duration_s=None,
+            exit_code=None,
+            reason=None,
+            runner=host.runner_identity(),
+            script_pid=script_pid,
+            **extra,
+        )
+
+    return store.update_metadata(experiment_id, change)
+
+
+def mark_finished(
+    store: Store,
+    experiment_id: str,
+    status: str,
+    exit_code: int | None = None,
+    reason: str | None = None,
+    stderr_tail: str | None = None,
+) -> dict[str, Any]:
+    """Write the final record: status, timing, exit code and metric summary."""
+    history = read_history(str(store.file(experiment_id, layout.METRICS_FILE)))
+    ended = utc_now()
+
+    def change(metadata: dict[str, Any]) -> None:
+        metadata.update(
+            status=status,
+            ended_at=ended,
+            duration_s=_seconds_between(metadata.get("started_at"), ended),
+            exit_code=exit_code,
+            reason=reason,
+            metrics_summary=history.summary(),
+        )
+        if stderr_tail is not None:
+            metadata["stderr_tail"] = stderr_tail
+
+    return store.update_metadata(experiment_id, change)
+
+
+def mark_not_started(store: Store, experiment_id: str, reason: str) -> dict[str, Any]:
+    """Record that a planned experiment was cancelled before it began."""
+
+    def change(metadata: dict[str, Any]) -> None:
+        metadata.update(status=CANCELLED, ended_at=utc_now(), reason=reason)
+
+    return store.update_metadata(experiment_id, change)
+
+
+def _seconds_between(started: Any, ended: str) -> float | None:
+    if not isinstance(started, str):
+        return None
+    try:
+        delta = datetime.fromisoformat(ended) - datetime.fromisoformat(started)
+    except ValueError:
+        return None
+    return round(delta.total_seconds(), 6)

@@ -1,0 +1,571 @@
+"""Running experiment scripts: start, capture, forward signals, record the end.
+
+A :class:`Supervisor` runs any number of experiments, at most ``parallel``
+at a time, from one ``select`` loop in the calling process; there are no
+threads. For each experiment it
+
+1. records the experiment ``running`` (with this process's identity, so a
+   later reader can tell if the runner died), then starts the script with
+   the interpreter running yanex, in its own process group, with the
+   experiment directory in ``YANEX_EXPERIMENT_DIR``;
+2. copies the script's stdout and stderr, byte for byte and in bounded
+   chunks, to ``stdout.log``/``stderr.log`` and, when echoing, to the
+   terminal;
+3. touches the heartbeat while the script runs;
+4. when the script ends, stops whatever it left behind in its process group
+   and writes the final record.
+
+SIGINT, SIGTERM and SIGHUP cancel the run: each running script's process
+group receives SIGINT (for SIGINT) or SIGTERM, and SIGKILL once a grace period
+has passed or at a second signal; experiments not yet started are recorded as
+cancelled without starting. The script is started so that the kernel kills
+it if the runner itself dies.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from yanex import layout, lifecycle
+from yanex.store import CANCELLED, COMPLETED, FAILED, Store, is_disk_full
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between SIGTERM/SIGINT and SIGKILL when a run is cancelled.
+DEFAULT_GRACE = 5.0
+#: Seconds between heartbeats of a running experiment.
+HEARTBEAT_INTERVAL = 10.0
+#: Seconds to wait, after a script exits, for processes it left to let go of
+#: its output pipes.
+_DRAIN_SECONDS = 2.0
+_LEFTOVER_KILL_SECONDS = 1.0
+_CHUNK = 1 << 16
+_TAIL_BYTES = 4096
+_TAIL_LINES = 20
+
+_CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+@dataclass
+class Launch:
+    """One experiment to run: its id and the command that runs its script."""
+
+    experiment_id: str
+    argv: list[str]
+    cwd: str
+    env: dict[str, str] = field(default_factory=dict)
+    on_finish: Callable[[], None] | None = None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How one experiment ended."""
+
+    experiment_id: str
+    status: str
+    exit_code: int | None = None
+    reason: str | None = None
+    duration_s: float | None = None
+    final_metrics: dict[str, Any] = field(default_factory=dict)
+
+
+class Events(Protocol):
+    """What a supervisor reports while it works, e.g. to a progress display."""
+
+    def started(self, experiment_id: str) -> None: ...
+
+    def finished(self, outcome: Outcome) -> None: ...
+
+    def tick(self) -> None: ...
+
+
+class _Stream:
+    """One output pipe of a script and where its bytes go."""
+
+    def __init__(self, pipe: int, capture: int, echo: int | None, tail: bool) -> None:
+        self.pipe = pipe
+        self.capture = capture
+        self.echo = echo
+        self.tail = bytearray() if tail else None
+        self.capture_error: OSError | None = None
+
+    def pump(self) -> bool:
+        """Move one chunk from the pipe onward; False at end of file."""
+        try:
+            chunk = os.read(self.pipe, _CHUNK)
+        except BlockingIOError:
+            return True
+        if not chunk:
+            return False
+        self._capture(chunk)
+        self._echo(chunk)
+        if self.tail is not None:
+            self.tail += chunk
+            del self.tail[:-_TAIL_BYTES]
+        return True
+
+    def _capture(self, chunk: bytes) -> None:
+        if self.capture_error is not None:
+            return
+        try:
+            _write_all(self.capture, chunk)
+        except OSError as error:
+            self.capture_error = error
+            logger.debug("capture failed: %s", error)
+
+    def _echo(self, chunk: bytes) -> None:
+        if self.echo is None:
+            return
+        try:
+            _write_all(self.echo, chunk)
+        except OSError:
+            self.echo = None
+
+    def close(self) -> None:
+        for descriptor in (self.pipe, self.capture):
+            try:
+                os.close(descriptor)
+            except OSError:
+                pass
+
+    def tail_text(self) -> str | None:
+        if not self.tail:
+            return None
+        lines = bytes(self.tail).decode("utf-8", "replace").splitlines()
+        return "\n".join(lines[-_TAIL_LINES:])
+
+
+class _Child:
+    """A running script and the bookkeeping needed to finish it."""
+
+    def __init__(self, launch: Launch, process: subprocess.Popen[bytes]) -> None:
+        self.launch = launch
+        self.process = process
+        self.streams: dict[int, _Stream] = {}
+        self.all_streams: list[_Stream] = []
+        self.pidfd: int | None = None
+        self.started = time.monotonic()
+        self.exited_at: float | None = None
+        self.cancel_signal: int | None = None
+        self.kill_at: float | None = None
+        self.leftover_kill_at: float | None = None
+
+    @property
+    def is_drained(self) -> bool:
+        return not self.streams
+
+    def signal_group(self, signum: int) -> None:
+        try:
+            os.killpg(self.process.pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+class Supervisor:
+    """Runs experiments' scripts, ``parallel`` at a time, and records how they end."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        parallel: int = 1,
+        echo: bool = True,
+        grace: float = DEFAULT_GRACE,
+        events: Events | None = None,
+    ) -> None:
+        self.store = store
+        self.parallel = max(1, parallel)
+        self.echo = echo
+        self.grace = grace
+        self.events = events
+        self.cancelled_by: int | None = None
+        self._children: list[_Child] = []
+        self._selector = selectors.DefaultSelector()
+        self._signals: list[int] = []
+        self._next_heartbeat = 0.0
+
+    def run(self, launches: Iterable[Launch]) -> list[Outcome]:
+        """Run every launch and return their outcomes in the order given."""
+        pending = deque(launches)
+        order = [launch.experiment_id for launch in pending]
+        outcomes: dict[str, Outcome] = {}
+        with _SignalCatcher(self._selector) as catcher:
+            self._signals = catcher.received
+            while pending or self._children:
+                self._start_while_room(pending, outcomes)
+                self._wait_and_handle(catcher)
+                self._handle_signals(pending, outcomes)
+                self._finish_done(outcomes)
+                self._beat_hearts()
+                if self.events is not None:
+                    self.events.tick()
+        self._selector.close()
+        return [outcomes[experiment_id] for experiment_id in order]
+
+    def _start_while_room(
+        self, pending: deque[Launch], outcomes: dict[str, Outcome]
+    ) -> None:
+        while pending and len(self._children) < self.parallel and not self.cancelled_by:
+            launch = pending.popleft()
+            outcome = self._start(launch)
+            if outcome is not None:
+                self._report(launch, outcome, outcomes)
+
+    def _start(self, launch: Launch) -> Outcome | None:
+        """Start one script; an outcome means it could not be started."""
+        experiment_id = launch.experiment_id
+        directory = self.store.directory(experiment_id)
+        lifecycle.mark_running(self.store, experiment_id, script_pid=None)
+        try:
+            streams, process = self._spawn(launch, str(directory))
+        except OSError as error:
+            reason = f"cannot start script: {error}"
+            lifecycle.mark_finished(self.store, experiment_id, FAILED, reason=reason)
+            return Outcome(experiment_id, FAILED, reason=reason)
+        child = _Child(launch, process)
+        self._watch(child, streams)
+        self.store.update_metadata(
+            experiment_id, lambda metadata: metadata.update(script_pid=process.pid)
+        )
+        self._children.append(child)
+        if self.events is not None:
+            self.events.started(experiment_id)
+        return None
+
+    def _spawn(
+        self, launch: Launch, directory: str
+    ) -> tuple[list[_Stream], subprocess.Popen[bytes]]:
+        out_path = os.path.join(directory, layout.STDOUT_FILE)
+        err_path = os.path.join(directory, layout.STDERR_FILE)
+        captures = [_open_capture(out_path), _open_capture(err_path)]
+        try:
+            process = subprocess.Popen(
+                launch.argv,
+                cwd=launch.cwd,
+                env=_child_environment(launch, directory),
+                stdin=subprocess.DEVNULL if _stdin_is_terminal() else None,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                process_group=0,
+                preexec_fn=_die_with_parent(os.getpid()),
+            )
+        except BaseException:
+            for descriptor in captures:
+                os.close(descriptor)
+            raise
+        assert process.stdout is not None and process.stderr is not None
+        pipes = [process.stdout.fileno(), process.stderr.fileno()]
+        echoes = [1, 2] if self.echo else [None, None]
+        streams = [
+            _Stream(os.dup(pipe), capture, echo, tail=index == 1)
+            for index, (pipe, capture, echo) in enumerate(
+                zip(pipes, captures, echoes, strict=True)
+            )
+        ]
+        process.stdout.close()
+        process.stderr.close()
+        return streams, process
+
+    def _watch(self, child: _Child, streams: list[_Stream]) -> None:
+        for stream in streams:
+            os.set_blocking(stream.pipe, False)
+            child.streams[stream.pipe] = stream
+            child.all_streams.append(stream)
+            self._selector.register(stream.pipe, selectors.EVENT_READ, child)
+        try:
+            child.pidfd = os.pidfd_open(child.process.pid)
+        except (AttributeError, OSError):
+            child.pidfd = None
+        if child.pidfd is not None:
+            self._selector.register(child.pidfd, selectors.EVENT_READ, child)
+
+    def _wait_and_handle(self, catcher: _SignalCatcher) -> None:
+        for key, _ in self._selector.select(self._timeout()):
+            if key.data is None:
+                catcher.drain()
+                continue
+            child: _Child = key.data
+            if key.fd == child.pidfd:
+                self._note_exit(child)
+            else:
+                self._pump(child, key.fd)
+        for child in self._children:
+            if child.exited_at is None and child.pidfd is None:
+                self._note_exit(child)
+
+    def _timeout(self) -> float:
+        now = time.monotonic()
+        deadlines = [self._next_heartbeat]
+        for child in self._children:
+            deadlines += [
+                d
+                for d in (child.kill_at, child.leftover_kill_at, child.exited_at)
+                if d is not None
+            ]
+            if child.exited_at is not None:
+                deadlines.append(child.exited_at + _DRAIN_SECONDS)
+            if child.pidfd is None:
+                deadlines.append(now + 0.05)
+        return max(0.0, min(min(deadlines) - now, 1.0))
+
+    def _pump(self, child: _Child, descriptor: int) -> None:
+        stream = child.streams[descriptor]
+        if not stream.pump():
+            self._selector.unregister(descriptor)
+            stream.close()
+            del child.streams[descriptor]
+
+    def _note_exit(self, child: _Child) -> None:
+        if child.exited_at is not None or child.process.poll() is None:
+            return
+        child.exited_at = time.monotonic()
+        if child.pidfd is not None:
+            self._selector.unregister(child.pidfd)
+            os.close(child.pidfd)
+            child.pidfd = None
+        child.signal_group(signal.SIGTERM)
+        child.leftover_kill_at = child.exited_at + _LEFTOVER_KILL_SECONDS
+
+    def _handle_signals(
+        self, pending: deque[Launch], outcomes: dict[str, Outcome]
+    ) -> None:
+        while self._signals:
+            signum = self._signals.pop(0)
+            if self.cancelled_by is None:
+                self.cancelled_by = signum
+                self._cancel_all(signum, pending, outcomes)
+            else:
+                logger.debug("second signal %s: killing every script", signum)
+                for child in self._children:
+                    child.kill_at = time.monotonic()
+
+    def _cancel_all(
+        self, signum: int, pending: deque[Launch], outcomes: dict[str, Outcome]
+    ) -> None:
+        forwarded = signal.SIGINT if signum == signal.SIGINT else signal.SIGTERM
+        deadline = time.monotonic() + self.grace
+        for child in self._children:
+            if child.exited_at is None:
+                child.cancel_signal = signum
+                child.signal_group(forwarded)
+                child.kill_at = deadline
+        reason = f"not started: cancelled by {signal.Signals(signum).name}"
+        while pending:
+            launch = pending.popleft()
+            lifecycle.mark_not_started(self.store, launch.experiment_id, reason)
+            self._report(
+                launch,
+                Outcome(launch.experiment_id, CANCELLED, reason=reason),
+                outcomes,
+            )
+
+    def _finish_done(self, outcomes: dict[str, Outcome]) -> None:
+        now = time.monotonic()
+        for child in list(self._children):
+            self._enforce_deadlines(child, now)
+            if child.exited_at is None:
+                continue
+            if child.is_drained or now >= child.exited_at + _DRAIN_SECONDS:
+                self._children.remove(child)
+                self._report(child.launch, self._finish(child), outcomes)
+
+    def _enforce_deadlines(self, child: _Child, now: float) -> None:
+        if child.kill_at is not None and now >= child.kill_at:
+            child.signal_group(signal.SIGKILL)
+            child.kill_at = None
+        if child.leftover_kill_at is not None and now >= child.leftover_kill_at:
+            child.signal_group(signal.SIGKILL)
+            child.leftover_kill_at = None
+
+    def _finish(self, child: _Child) -> Outcome:
+        child.signal_group(signal.SIGKILL)
+        for descriptor, stream in list(child.streams.items()):
+            self._selector.unregister(descriptor)
+            stream.close()
+        child.streams.clear()
+        status, exit_code, reason = _judge(child)
+        tail = child.all_streams[-1].tail_text() if status == FAILED else None
+        experiment_id = child.launch.experiment_id
+        try:
+            metadata = lifecycle.mark_finished(
+                self.store, experiment_id, status, exit_code, reason, tail
+            )
+        except OSError as error:
+            logger.debug("cannot write final record of %s: %s", experiment_id, error)
+            metadata = {}
+        summary = metadata.get("metrics_summary") or {}
+        return Outcome(
+            experiment_id,
+            status,
+            exit_code,
+            reason,
+            round(time.monotonic() - child.started, 6),
+            summary.get("final") or {},
+        )
+
+    def _report(
+        self, launch: Launch, outcome: Outcome, outcomes: dict[str, Outcome]
+    ) -> None:
+        outcomes[launch.experiment_id] = outcome
+        if launch.on_finish is not None:
+            launch.on_finish()
+        if self.events is not None:
+            self.events.finished(outcome)
+
+    def _beat_hearts(self) -> None:
+        now = time.monotonic()
+        if now < self._next_heartbeat:
+            return
+        self._next_heartbeat = now + HEARTBEAT_INTERVAL
+        for child in self._children:
+            try:
+                self.store.touch_heartbeat(child.launch.experiment_id)
+            except OSError as error:
+                logger.debug("heartbeat failed: %s", error)
+
+
+def _judge(child: _Child) -> tuple[str, int | None, str | None]:
+    """Status, exit code and reason of a finished script."""
+    returncode = child.process.returncode
+    exit_code = 128 - returncode if returncode < 0 else returncode
+    if child.cancel_signal is not None:
+        name = signal.Signals(child.cancel_signal).name
+        return CANCELLED, exit_code, f"cancelled by {name}"
+    if returncode < 0:
+        return FAILED, exit_code, f"killed by {_signal_name(-returncode)}"
+    if returncode != 0:
+        return FAILED, exit_code, f"exit code {returncode}"
+    for stream in child.all_streams:
+        if stream.capture_error is not None:
+            prefix = "disk full: " if is_disk_full(stream.capture_error) else ""
+            return (
+                FAILED,
+                exit_code,
+                f"{prefix}output capture incomplete ({stream.capture_error.strerror})",
+            )
+    return COMPLETED, exit_code, None
+
+
+def _signal_name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _write_all(descriptor: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = os.write(descriptor, view)
+        view = view[written:]
+
+
+def _open_capture(path: str) -> int:
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+
+
+def _stdin_is_terminal() -> bool:
+    """A script in its own process group cannot read the terminal, so it gets
+    an empty stdin instead of being stopped when it tries; piped input is
+    passed through."""
+    try:
+        return os.isatty(0)
+    except OSError:
+        return False
+
+
+def _child_environment(launch: Launch, directory: str) -> dict[str, str]:
+    environment = dict(os.environ)
+    environment.update(launch.env)
+    environment[layout.ENV_EXPERIMENT_DIR] = directory
+    environment[layout.ENV_EXPERIMENT_ID] = launch.experiment_id
+    environment["YANEX_CLI_ACTIVE"] = "1"
+    environment["PYTHONUNBUFFERED"] = "1"
+    return environment
+
+
+def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
+    """A pre-exec hook asking Linux to SIGKILL the script if the runner dies.
+
+    Without it, a runner killed with SIGKILL would leave its script running
+    unrecorded. On other systems there is no such request and no hook.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        prctl = libc.prctl
+    except (OSError, AttributeError):
+        return None
+    set_parent_death_signal = 1
+
+    def hook() -> None:
+        prctl(set_parent_death_signal, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
+class _SignalCatcher:
+    """Turns cancelling signals into entries of ``received`` and a wake-up.
+
+    Handlers only note the signal; the supervisor's loop acts on it, so a
+    signal can never interrupt a record half-way through being written. The
+    previous handlers are restored on exit.
+    """
+
+    def __init__(self, selector: selectors.BaseSelector) -> None:
+        self.selector = selector
+        self.received: list[int] = []
+        self._previous: dict[int, Any] = {}
+        self._previous_wakeup = -1
+        self._read = self._write = -1
+
+    def __enter__(self) -> _SignalCatcher:
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        self._read, self._write = os.pipe()
+        os.set_blocking(self._read, False)
+        os.set_blocking(self._write, False)
+        self.selector.register(self._read, selectors.EVENT_READ, None)
+        self._previous_wakeup = signal.set_wakeup_fd(
+            self._write, warn_on_full_buffer=False
+        )
+        for signum in _CANCEL_SIGNALS:
+            self._previous[signum] = signal.signal(signum, self._note)
+        return self
+
+    def _note(self, signum: int, frame: Any) -> None:
+        self.received.append(signum)
+
+    def drain(self) -> None:
+        try:
+            while os.read(self._read, 512):
+                pass
+        except BlockingIOError:
+            pass
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._read < 0:
+            return
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        signal.set_wakeup_fd(self._previous_wakeup)
+        self.selector.unregister(self._read)
+        os.close(self._read)
+        os.close(self._write)
