@@ -18,19 +18,19 @@ index under a concurrent ``git`` command of the user's.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import stat
 import subprocess
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
+from yanex import diagnostics
 from yanex.errors import DirtyTreeError, GitError
 
-logger = logging.getLogger(__name__)
+logger = diagnostics.get_logger(__name__)
 
 _GIT = "git"
 
@@ -44,6 +44,7 @@ _STATUS = (
     "--ignore-submodules=untracked",
 )
 
+_TOPLEVEL = ("rev-parse", "--show-toplevel")
 _REMOTE_URLS = ("config", "-z", "--get-regexp", r"^remote\..*\.url$")
 
 # Pathspecs are literal: a directory may well be called "[draft]".
@@ -91,8 +92,7 @@ _PATH_ESCAPES = {
 }
 
 
-@dataclass(frozen=True)
-class GitState:
+class GitState(NamedTuple):
     """Where the code of a run came from, as git saw it when the run started.
 
     Paths are relative to ``root``. ``changed`` lists tracked files that
@@ -107,7 +107,7 @@ class GitState:
     branch: str | None = None
     detached: bool = False
     upstream: str | None = None
-    remotes: dict[str, str] = field(default_factory=dict)
+    remotes: Mapping[str, str] = MappingProxyType({})
     changed: tuple[str, ...] = ()
     untracked: tuple[str, ...] = ()
 
@@ -147,8 +147,7 @@ class GitState:
         )
 
 
-@dataclass(frozen=True)
-class Patch:
+class Patch(NamedTuple):
     """Uncommitted work as one patch, and which untracked files it carries."""
 
     data: bytes
@@ -180,22 +179,25 @@ def capture(cwd: str) -> GitState:
 
     Outside a repository, or when git is not installed, the state says
     ``is_repo=False``; telling the user is the caller's business. Any other
-    failure of git raises :class:`GitError` with git's own message.
+    failure of git raises :class:`GitError` with git's own message. The
+    three git commands run at once: this sits on the start-up path of every
+    ``yanex run``.
     """
     try:
-        status = _run_git(_STATUS, cwd)
+        running = [_start_git(args, cwd) for args in (_STATUS, _TOPLEVEL, _REMOTE_URLS)]
     except _GitMissingError:
         logger.debug("git is not installed; recording no git state")
         return GitState(is_repo=False)
+    status, toplevel, remotes = (_collect(process) for process in running)
 
     if status.returncode != 0 and b"not a git repository" in status.stderr:
         logger.debug("%s is not inside a git repository", cwd)
         return GitState(is_repo=False)
     _check(status)
+    _check(toplevel)
 
-    root = _read_toplevel(cwd)
-    remotes = _read_remotes(cwd)
-    return _build_state(_decode(status.stdout), root, remotes)
+    root = _decode(toplevel.stdout).removesuffix("\n")
+    return _build_state(_decode(status.stdout), root, _parse_remotes(remotes))
 
 
 def ensure_clean(state: GitState) -> None:
@@ -268,27 +270,41 @@ def _run_git(
     args: Sequence[str], cwd: str, *, check: bool = False
 ) -> subprocess.CompletedProcess[bytes]:
     """Run one git command in ``cwd`` and collect its output."""
+    process = _collect(_start_git(args, cwd))
+    if check:
+        _check(process)
+    return process
+
+
+def _start_git(args: Sequence[str], cwd: str) -> subprocess.Popen[bytes]:
+    """Start one git command in ``cwd`` with a predictable environment."""
     env = {**os.environ, "LC_ALL": "C", "GIT_OPTIONAL_LOCKS": "0"}
-    started = time.perf_counter()
     try:
-        process = subprocess.run(
+        return subprocess.Popen(
             [_GIT, *args],
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
     except FileNotFoundError as error:
         if error.filename != _GIT:
             raise
         raise _GitMissingError("git is not installed or not on PATH") from None
 
+
+def _collect(process: subprocess.Popen[bytes]) -> subprocess.CompletedProcess[bytes]:
+    """Wait for a started git command and return what it printed."""
+    started = time.perf_counter()
+    stdout, stderr = process.communicate()
     elapsed = (time.perf_counter() - started) * 1000
-    logger.debug("git %s: exit %d in %.1f ms", args[0], process.returncode, elapsed)
-    if check:
-        _check(process)
-    return process
+    args = process.args
+    assert isinstance(args, list)
+    logger.debug(
+        "git %s: exit %d, waited %.1f ms", args[1], process.returncode, elapsed
+    )
+    return subprocess.CompletedProcess(args, process.returncode, stdout, stderr)
 
 
 def _check(process: subprocess.CompletedProcess[bytes]) -> None:
@@ -309,15 +325,8 @@ def _decode(output: bytes) -> str:
     return os.fsdecode(output)
 
 
-def _read_toplevel(cwd: str) -> str:
-    """Return the absolute top level of the working tree around ``cwd``."""
-    process = _run_git(("rev-parse", "--show-toplevel"), cwd, check=True)
-    return _decode(process.stdout).removesuffix("\n")
-
-
-def _read_remotes(cwd: str) -> dict[str, str]:
+def _parse_remotes(process: subprocess.CompletedProcess[bytes]) -> dict[str, str]:
     """Map each configured remote to its fetch URL, credentials removed."""
-    process = _run_git(_REMOTE_URLS, cwd)
     if process.returncode == 1:  # no remote configured
         return {}
     _check(process)

@@ -12,9 +12,8 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from yanex import gitstate, params, sweep
 from yanex.errors import ScriptError
@@ -22,24 +21,22 @@ from yanex.runner import Events, Launch, Outcome, Supervisor
 from yanex.store import CREATED, ExperimentSpec, Store
 
 
-@dataclass
-class RunRequest:
-    """What the user asked ``yanex run`` to do."""
+class RunRequest(NamedTuple):
+    """What the user asked ``yanex run`` to do, in the directory ``cwd``."""
 
     script: str
-    script_args: list[str] = field(default_factory=list)
-    configs: list[str] = field(default_factory=list)
-    params: list[str] = field(default_factory=list)
+    cwd: str
+    script_args: Sequence[str] = ()
+    configs: Sequence[str] = ()
+    params: Sequence[str] = ()
     name: str | None = None
     description: str | None = None
-    tags: list[str] = field(default_factory=list)
+    tags: Sequence[str] = ()
     ignore_dirty: bool = False
-    command: list[str] = field(default_factory=list)
-    cwd: str = field(default_factory=os.getcwd)
+    command: Sequence[str] = ()
 
 
-@dataclass
-class Plan:
+class Plan(NamedTuple):
     """A checked request: the members to record and the code state they share."""
 
     request: RunRequest
@@ -47,7 +44,7 @@ class Plan:
     members: list[sweep.Member]
     git: gitstate.GitState
     patch: gitstate.Patch | None
-    warnings: list[str] = field(default_factory=list)
+    warnings: Sequence[str] = ()
 
     @property
     def is_sweep(self) -> bool:

@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 
-@dataclass
-class MetricsHistory:
+class MetricsHistory(NamedTuple):
     """Every step of one experiment's metrics, in step order."""
 
-    steps: list[dict[str, Any]] = field(default_factory=list)
+    steps: list[dict[str, Any]]
     damaged_lines: int = 0
 
     def final(self) -> dict[str, Any]:
@@ -64,7 +62,7 @@ def read_history(path: str) -> MetricsHistory:
         with open(path, "rb") as handle:
             lines = handle.read().splitlines()
     except FileNotFoundError:
-        return MetricsHistory()
+        return MetricsHistory([])
     return parse_lines(lines)
 
 

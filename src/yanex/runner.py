@@ -24,7 +24,6 @@ it if the runner itself dies.
 
 from __future__ import annotations
 
-import logging
 import os
 import selectors
 import signal
@@ -32,14 +31,14 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Callable, Iterable, Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple, Protocol
 
-from yanex import layout, lifecycle
+from yanex import diagnostics, layout, lifecycle
 from yanex.store import CANCELLED, COMPLETED, FAILED, Store, is_disk_full
 
-logger = logging.getLogger(__name__)
+logger = diagnostics.get_logger(__name__)
 
 #: Seconds between SIGTERM/SIGINT and SIGKILL when a run is cancelled.
 DEFAULT_GRACE = 5.0
@@ -56,19 +55,17 @@ _TAIL_LINES = 20
 _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
-@dataclass
-class Launch:
+class Launch(NamedTuple):
     """One experiment to run: its id and the command that runs its script."""
 
     experiment_id: str
     argv: list[str]
     cwd: str
-    env: dict[str, str] = field(default_factory=dict)
+    env: Mapping[str, str] = MappingProxyType({})
     on_finish: Callable[[], None] | None = None
 
 
-@dataclass(frozen=True)
-class Outcome:
+class Outcome(NamedTuple):
     """How one experiment ended."""
 
     experiment_id: str
@@ -76,7 +73,7 @@ class Outcome:
     exit_code: int | None = None
     reason: str | None = None
     duration_s: float | None = None
-    final_metrics: dict[str, Any] = field(default_factory=dict)
+    final_metrics: Mapping[str, Any] = MappingProxyType({})
 
 
 class Events(Protocol):

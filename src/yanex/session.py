@@ -11,19 +11,18 @@ git state and patch are recorded either way.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from yanex import context, gitstate, lifecycle, values
+from yanex import context, diagnostics, gitstate, lifecycle, values
 from yanex.errors import YanexError
 from yanex.runner import HEARTBEAT_INTERVAL
 from yanex.store import CANCELLED, COMPLETED, FAILED, ExperimentSpec, Store
 
-logger = logging.getLogger(__name__)
+logger = diagnostics.get_logger(__name__)
 
 
 class ExperimentSession:

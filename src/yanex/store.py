@@ -15,12 +15,11 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from yanex import host, layout
 from yanex.errors import (
@@ -49,18 +48,20 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-@dataclass
-class ExperimentSpec:
-    """What one experiment is: its script, parameters and description."""
+class ExperimentSpec(NamedTuple):
+    """What one experiment is: its script, parameters and description.
+
+    ``cwd`` defaults to the current directory at the time of recording.
+    """
 
     params: dict[str, Any]
     script: str | None = None
-    script_args: list[str] = field(default_factory=list)
+    script_args: Sequence[str] = ()
     name: str | None = None
     description: str | None = None
-    tags: list[str] = field(default_factory=list)
-    command: list[str] = field(default_factory=list)
-    cwd: str = field(default_factory=os.getcwd)
+    tags: Sequence[str] = ()
+    command: Sequence[str] = ()
+    cwd: str | None = None
     git: dict[str, Any] | None = None
     patch: bytes | None = None
     sweep: dict[str, Any] | None = None
@@ -277,7 +278,7 @@ def _initial_metadata(
         "reason": None,
         "script": {"path": spec.script, "args": list(spec.script_args)},
         "command": list(spec.command),
-        "cwd": spec.cwd,
+        "cwd": spec.cwd or os.getcwd(),
         "user": host.username(),
         "created_on": host.hostname(),
         "runner": None,

@@ -66,11 +66,24 @@ def app(verbose: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point of the ``yanex`` console script."""
-    sys.exit(_invoke(argv))
+    """Entry point of the ``yanex`` console script; never returns.
+
+    It ends the process with ``os._exit`` once its output is flushed: by then
+    every record is written and closed, and the interpreter's orderly
+    teardown of the modules click loads would cost about as much as the rest
+    of a short ``yanex`` command. Call :func:`run_command` to stay alive.
+    """
+    code = run_command(argv)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):
+            pass
+    os._exit(code)
 
 
-def _invoke(argv: list[str] | None) -> int:
+def run_command(argv: list[str] | None = None) -> int:
+    """Run one ``yanex`` command line and return its exit code."""
     try:
         result: Any = app.main(args=argv, prog_name="yanex", standalone_mode=False)
     except click.exceptions.Exit as done:
