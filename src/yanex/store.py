@@ -281,7 +281,9 @@ def _initial_metadata(
         "cwd": spec.cwd or os.getcwd(),
         "user": host.username(),
         "created_on": host.hostname(),
-        "runner": None,
+        # A created experiment belongs to the process that will run it, so
+        # that it reads back as lost if that process dies before starting it.
+        "runner": host.runner_identity() if status == CREATED else None,
         "script_pid": None,
         "python": host.python_info(),
         "platform": host.platform_name(),
