@@ -21,6 +21,7 @@ from common import report
 
 SECTIONS = {
     "run": ("bench_run", "one tracked run"),
+    "sweep": ("bench_sweep", "sweeps"),
 }
 
 

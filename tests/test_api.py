@@ -148,6 +148,7 @@ def test_links_out_of_the_artifacts_folder_are_refused(
 ) -> None:
     outside = tmp_path / "outside"
     outside.mkdir()
+    (experiment / "artifacts").mkdir()
     (experiment / "artifacts" / "link").symlink_to(outside)
     with pytest.raises(ArtifactError, match="outside"):
         yanex.save_artifact("x", "link/a.txt")

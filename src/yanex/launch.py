@@ -102,7 +102,7 @@ def member_specs(plan: Plan, sweep_id: str | None = None) -> list[ExperimentSpec
                 params=member.params,
                 script=str(plan.script_path),
                 script_args=list(request.script_args),
-                name=sweep.member_name(request.name, member.swept),
+                name=member_name(plan, member),
                 description=request.description,
                 tags=list(request.tags),
                 command=list(request.command),
@@ -115,6 +115,11 @@ def member_specs(plan: Plan, sweep_id: str | None = None) -> list[ExperimentSpec
     return specs
 
 
+def member_name(plan: Plan, member: sweep.Member) -> str | None:
+    """The name of one member: the run's name followed by its swept values."""
+    return sweep.member_name(plan.request.name, member.swept)
+
+
 def create_experiments(store: Store, plan: Plan, status: str = CREATED) -> list[str]:
     """Record every member of ``plan``; returns their ids in member order."""
     from yanex import layout
@@ -123,19 +128,26 @@ def create_experiments(store: Store, plan: Plan, status: str = CREATED) -> list[
     return [store.create(spec, status) for spec in member_specs(plan, sweep_id)]
 
 
-def launch_for(store: Store, experiment_id: str) -> Launch:
-    """How to start a recorded experiment's script, from its own record."""
-    metadata = store.read_metadata(experiment_id)
-    script = metadata.get("script") or {}
-    argv = [sys.executable, str(script.get("path")), *script.get("args", [])]
-    return Launch(experiment_id, argv, str(metadata.get("cwd") or os.getcwd()))
-
-
-def launches(store: Store, plan: Plan, ids: Sequence[str]) -> list[Launch]:
-    """Launches for freshly created members, using the script as the user named it."""
+def launches(plan: Plan, ids: Sequence[str]) -> list[Launch]:
+    """Launches for freshly created members, running the script as named."""
     request = plan.request
     argv = [sys.executable, request.script, *request.script_args]
     return [Launch(experiment_id, list(argv), request.cwd) for experiment_id in ids]
+
+
+def shared_params(plan: Plan) -> dict[str, Any]:
+    """Parameters every member has in common, flattened to dotted keys."""
+    swept = set(plan.members[0].swept)
+    flat = params.flatten(plan.members[0].params)
+    return {key: value for key, value in flat.items() if key not in swept}
+
+
+class RunReport(NamedTuple):
+    """What running a batch did: outcomes in launch order, and what it skipped."""
+
+    outcomes: list[Outcome]
+    cancelled_by: int | None
+    skipped: list[str]
 
 
 def run_experiments(
@@ -144,13 +156,8 @@ def run_experiments(
     parallel: int = 1,
     echo: bool = True,
     events: Events | None = None,
-) -> tuple[list[Outcome], int | None]:
-    """Run launches; returns outcomes and the signal that cancelled them, if any."""
+) -> RunReport:
+    """Run launches through one supervisor and report how each ended."""
     supervisor = Supervisor(store, parallel=parallel, echo=echo, events=events)
     outcomes = supervisor.run(runs)
-    return outcomes, supervisor.cancelled_by
-
-
-def summarize_params(tree: dict[str, Any]) -> dict[str, Any]:
-    """Parameters flattened to dotted keys, for display."""
-    return params.flatten(tree)
+    return RunReport(outcomes, supervisor.cancelled_by, supervisor.skipped)

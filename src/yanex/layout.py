@@ -61,15 +61,17 @@ def new_id() -> str:
     return os.urandom(ID_LENGTH // 2).hex()
 
 
-def encode_json(document: Any, *, compact: bool = False) -> bytes:
-    """Encode a record; NaN and infinities are kept as JSON extensions."""
+def encode_json(document: Any) -> bytes:
+    """Encode a record as one line; NaN and infinities use JSON extensions.
+
+    Compact output keeps to the C encoder, several times faster than the
+    indenting one on the records rewritten at every status change;
+    ``yanex show`` is the readable view.
+    """
     import json
 
-    if compact:
-        text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
-    else:
-        text = json.dumps(document, ensure_ascii=False, indent=2) + "\n"
-    return text.encode("utf-8")
+    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    return (text + "\n").encode("utf-8")
 
 
 def write_atomic(path: str, data: bytes) -> None:
@@ -93,6 +95,19 @@ def write_atomic(path: str, data: bytes) -> None:
     except BaseException:
         _remove_quietly(temporary)
         raise
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Write ``path`` in place, without the atomic rename.
+
+    Only for a folder no reader looks at yet: a new experiment being
+    assembled (see :meth:`yanex.store.Store.create`).
+    """
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    try:
+        _write_all(descriptor, data)
+    finally:
+        os.close(descriptor)
 
 
 def write_json_atomic(path: str, document: Any) -> None:

@@ -12,6 +12,7 @@ these functions, so a record means the same thing whoever wrote it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
@@ -21,12 +22,23 @@ from yanex.store import CANCELLED, RUNNING, Store, utc_now
 
 
 def mark_running(
-    store: Store, experiment_id: str, script_pid: int | None, **extra: Any
-) -> dict[str, Any]:
-    """Record that this process now runs the experiment's script."""
-    store.touch_heartbeat(experiment_id)
+    store: Store,
+    experiment_id: str,
+    script_pid: int | None,
+    expect: Collection[str] | None = None,
+    **extra: Any,
+) -> dict[str, Any] | None:
+    """Record that this process now runs the experiment's script.
 
-    def change(metadata: dict[str, Any]) -> None:
+    With ``expect``, this is a claim: it succeeds only if the recorded status
+    is one of those, checked and changed under the experiment's lock, so of
+    several runners reaching for the same staged experiment exactly one gets
+    it. A failed claim returns None and writes nothing.
+    """
+
+    def change(metadata: dict[str, Any]) -> bool:
+        if expect is not None and metadata.get("status") not in expect:
+            return False
         if metadata.get("started_at"):
             metadata["restarts"] = int(metadata.get("restarts") or 0) + 1
         metadata.update(
@@ -40,6 +52,7 @@ def mark_running(
             script_pid=script_pid,
             **extra,
         )
+        return True
 
     return store.update_metadata(experiment_id, change)
 
@@ -68,7 +81,7 @@ def mark_finished(
         if stderr_tail is not None:
             metadata["stderr_tail"] = stderr_tail
 
-    return store.update_metadata(experiment_id, change)
+    return _always(store.update_metadata(experiment_id, change))
 
 
 def mark_not_started(store: Store, experiment_id: str, reason: str) -> dict[str, Any]:
@@ -77,7 +90,13 @@ def mark_not_started(store: Store, experiment_id: str, reason: str) -> dict[str,
     def change(metadata: dict[str, Any]) -> None:
         metadata.update(status=CANCELLED, ended_at=utc_now(), reason=reason)
 
-    return store.update_metadata(experiment_id, change)
+    return _always(store.update_metadata(experiment_id, change))
+
+
+def _always(metadata: dict[str, Any] | None) -> dict[str, Any]:
+    """The record of an unconditional update, which is always written."""
+    assert metadata is not None
+    return metadata
 
 
 def _seconds_between(started: Any, ended: str) -> float | None:

@@ -36,7 +36,15 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from yanex import diagnostics, layout, lifecycle
-from yanex.store import CANCELLED, COMPLETED, FAILED, Store, is_disk_full
+from yanex.store import (
+    CANCELLED,
+    COMPLETED,
+    CREATED,
+    FAILED,
+    STAGED,
+    Store,
+    is_disk_full,
+)
 
 logger = diagnostics.get_logger(__name__)
 
@@ -56,13 +64,19 @@ _CANCEL_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 class Launch(NamedTuple):
-    """One experiment to run: its id and the command that runs its script."""
+    """One experiment to run: its id and the command that runs its script.
+
+    The experiment starts only if its status is still one of ``expect`` when
+    the runner claims it; ``observe``, if given, is called just before and
+    returns extra fields for the running record and a note for the user.
+    """
 
     experiment_id: str
     argv: list[str]
     cwd: str
     env: Mapping[str, str] = MappingProxyType({})
-    on_finish: Callable[[], None] | None = None
+    expect: tuple[str, ...] = (CREATED,)
+    observe: Callable[[], tuple[dict[str, Any], str | None]] | None = None
 
 
 class Outcome(NamedTuple):
@@ -84,6 +98,8 @@ class Events(Protocol):
     def finished(self, outcome: Outcome) -> None: ...
 
     def tick(self) -> None: ...
+
+    def note(self, experiment_id: str, message: str) -> None: ...
 
 
 class _Stream:
@@ -186,13 +202,19 @@ class Supervisor:
         self.grace = grace
         self.events = events
         self.cancelled_by: int | None = None
+        #: Ids of launches another runner claimed first; they were not run.
+        self.skipped: list[str] = []
         self._children: list[_Child] = []
         self._selector = selectors.DefaultSelector()
         self._signals: list[int] = []
         self._next_heartbeat = 0.0
 
     def run(self, launches: Iterable[Launch]) -> list[Outcome]:
-        """Run every launch and return their outcomes in the order given."""
+        """Run every launch and return their outcomes in the order given.
+
+        Launches that another runner claimed first are left out (see
+        :attr:`skipped`).
+        """
         pending = deque(launches)
         order = [launch.experiment_id for launch in pending]
         outcomes: dict[str, Outcome] = {}
@@ -207,7 +229,7 @@ class Supervisor:
                 if self.events is not None:
                     self.events.tick()
         self._selector.close()
-        return [outcomes[experiment_id] for experiment_id in order]
+        return [outcomes[i] for i in order if i in outcomes]
 
     def _start_while_room(
         self, pending: deque[Launch], outcomes: dict[str, Outcome]
@@ -222,7 +244,16 @@ class Supervisor:
         """Start one script; an outcome means it could not be started."""
         experiment_id = launch.experiment_id
         directory = self.store.directory(experiment_id)
-        lifecycle.mark_running(self.store, experiment_id, script_pid=None)
+        extra, note = launch.observe() if launch.observe is not None else ({}, None)
+        # Experiments others may run too are claimed before their script
+        # starts; a fresh one belongs to this runner and is recorded running,
+        # with its script's pid, in one write once the script has started.
+        shared = launch.expect != (CREATED,)
+        if shared and not self._claim(launch, None, extra):
+            self.skipped.append(experiment_id)
+            return None
+        if note is not None and self.events is not None:
+            self.events.note(experiment_id, note)
         try:
             streams, process = self._spawn(launch, str(directory))
         except OSError as error:
@@ -231,13 +262,24 @@ class Supervisor:
             return Outcome(experiment_id, FAILED, reason=reason)
         child = _Child(launch, process)
         self._watch(child, streams)
-        self.store.update_metadata(
-            experiment_id, lambda metadata: metadata.update(script_pid=process.pid)
-        )
+        if shared:
+            self.store.update_metadata(
+                experiment_id, lambda metadata: metadata.update(script_pid=process.pid)
+            )
+        else:
+            self._claim(launch, process.pid, extra)
         self._children.append(child)
         if self.events is not None:
             self.events.started(experiment_id)
         return None
+
+    def _claim(
+        self, launch: Launch, script_pid: int | None, extra: dict[str, Any]
+    ) -> bool:
+        claimed = lifecycle.mark_running(
+            self.store, launch.experiment_id, script_pid, expect=launch.expect, **extra
+        )
+        return claimed is not None
 
     def _spawn(
         self, launch: Launch, directory: str
@@ -245,32 +287,33 @@ class Supervisor:
         out_path = os.path.join(directory, layout.STDOUT_FILE)
         err_path = os.path.join(directory, layout.STDERR_FILE)
         captures = [_open_capture(out_path), _open_capture(err_path)]
+        pipes = [os.pipe(), os.pipe()]
+        prefix, hook = _death_signal()
         try:
             process = subprocess.Popen(
-                launch.argv,
+                [*prefix, *launch.argv],
                 cwd=launch.cwd,
                 env=_child_environment(launch, directory),
                 stdin=subprocess.DEVNULL if _stdin_is_terminal() else None,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdout=pipes[0][1],
+                stderr=pipes[1][1],
                 process_group=0,
-                preexec_fn=_die_with_parent(os.getpid()),
+                preexec_fn=hook,
             )
         except BaseException:
-            for descriptor in captures:
+            for descriptor in [*captures, pipes[0][0], pipes[1][0]]:
                 os.close(descriptor)
             raise
-        assert process.stdout is not None and process.stderr is not None
-        pipes = [process.stdout.fileno(), process.stderr.fileno()]
+        finally:
+            for _, write_end in pipes:
+                _close_quietly(write_end)
         echoes = [1, 2] if self.echo else [None, None]
         streams = [
-            _Stream(os.dup(pipe), capture, echo, tail=index == 1)
-            for index, (pipe, capture, echo) in enumerate(
+            _Stream(read_end, capture, echo, tail=index == 1)
+            for index, ((read_end, _), capture, echo) in enumerate(
                 zip(pipes, captures, echoes, strict=True)
             )
         ]
-        process.stdout.close()
-        process.stderr.close()
         return streams, process
 
     def _watch(self, child: _Child, streams: list[_Stream]) -> None:
@@ -359,6 +402,9 @@ class Supervisor:
         reason = f"not started: cancelled by {signal.Signals(signum).name}"
         while pending:
             launch = pending.popleft()
+            if STAGED in launch.expect:
+                # Staged work stays staged for a later runner to pick up.
+                continue
             lifecycle.mark_not_started(self.store, launch.experiment_id, reason)
             self._report(
                 launch,
@@ -414,8 +460,6 @@ class Supervisor:
         self, launch: Launch, outcome: Outcome, outcomes: dict[str, Outcome]
     ) -> None:
         outcomes[launch.experiment_id] = outcome
-        if launch.on_finish is not None:
-            launch.on_finish()
         if self.events is not None:
             self.events.finished(outcome)
 
@@ -467,6 +511,13 @@ def _write_all(descriptor: int, data: bytes) -> None:
         view = view[written:]
 
 
+def _close_quietly(descriptor: int) -> None:
+    try:
+        os.close(descriptor)
+    except OSError:
+        pass
+
+
 def _open_capture(path: str) -> int:
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
 
@@ -491,19 +542,50 @@ def _child_environment(launch: Launch, directory: str) -> dict[str, str]:
     return environment
 
 
-def _die_with_parent(parent_pid: int) -> Callable[[], None] | None:
-    """A pre-exec hook asking Linux to SIGKILL the script if the runner dies.
+_DeathSignal = tuple[list[str], Callable[[], None] | None]
+_death_signal_cache: list[_DeathSignal] = []
 
-    Without it, a runner killed with SIGKILL would leave its script running
-    unrecorded. On other systems there is no such request and no hook.
+
+def _death_signal() -> _DeathSignal:
+    """How to ask Linux to SIGKILL a script if its runner dies.
+
+    Without this, a runner killed with SIGKILL would leave its script
+    running, unrecorded. ``setpriv --pdeathsig`` (util-linux) makes the
+    request and then executes the script, which keeps process creation on
+    the fast vfork path; without it, a pre-exec hook makes the same request
+    at the price of a full fork, several milliseconds per script. Other
+    systems have no such request. Worked out once per process.
     """
+    if not _death_signal_cache:
+        _death_signal_cache.append(_find_death_signal())
+    return _death_signal_cache[0]
+
+
+def _find_death_signal() -> _DeathSignal:
     if not sys.platform.startswith("linux"):
-        return None
+        return [], None
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    if setpriv is not None:
+        prefix = [setpriv, "--pdeathsig", "KILL", "--"]
+        probe = subprocess.run(
+            [*prefix, "true"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            check=False,
+        )
+        if probe.returncode == 0:
+            return prefix, None
+    return [], _prctl_hook(os.getpid())
+
+
+def _prctl_hook(parent_pid: int) -> Callable[[], None] | None:
     import ctypes
 
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        prctl = libc.prctl
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None
     set_parent_death_signal = 1

@@ -41,6 +41,8 @@ RECORDED_STATUSES = (CREATED, STAGED, RUNNING, COMPLETED, FAILED, CANCELLED)
 FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 
 _ID_ATTEMPTS = 64
+# Where new experiments are assembled before they appear under their id.
+_INCOMING = ".new"
 
 
 def utc_now() -> str:
@@ -72,6 +74,7 @@ class Store:
 
     def __init__(self, root: str | os.PathLike[str] | None = None) -> None:
         self.root = Path(root if root is not None else layout.default_store_root())
+        self._root_exists = False
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -93,54 +96,79 @@ class Store:
     def create(self, spec: ExperimentSpec, status: str = CREATED) -> str:
         """Record a new experiment and return its id.
 
-        The metadata record is written last: until it exists, readers ignore
-        the directory, so a crash half-way leaves no visible experiment.
+        The experiment is assembled in a private folder under ``.new/`` and
+        renamed into place whole, so readers see all of its records or none,
+        and a crash half-way leaves no visible experiment. The rename also
+        claims the id: it fails if another experiment already holds it.
         """
-        experiment_id, directory = self._allocate()
+        workspace = self._new_workspace()
         try:
-            self._write_initial_records(directory, spec)
-            metadata = _initial_metadata(experiment_id, spec, status)
-            layout.write_json_atomic(str(directory / layout.METADATA_FILE), metadata)
+            self._write_records(workspace, spec)
+            for _ in range(_ID_ATTEMPTS):
+                experiment_id = layout.new_id()
+                metadata = _initial_metadata(experiment_id, spec, status)
+                layout.write_private(
+                    str(workspace / layout.METADATA_FILE), layout.encode_json(metadata)
+                )
+                if self._publish(workspace, experiment_id):
+                    return experiment_id
         except OSError as error:
-            _remove_tree_quietly(directory)
+            _remove_tree_quietly(workspace)
             raise StoreError(
                 f"cannot record experiment in {self.root}: {error}"
             ) from None
-        return experiment_id
-
-    def _allocate(self) -> tuple[str, Path]:
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise StoreError(f"cannot create store {self.root}: {error}") from None
-        for _ in range(_ID_ATTEMPTS):
-            experiment_id = layout.new_id()
-            directory = self.root / experiment_id
-            try:
-                directory.mkdir()
-            except FileExistsError:
-                continue
-            except OSError as error:
-                raise StoreError(
-                    f"cannot write to store {self.root}: {error}"
-                ) from None
-            return experiment_id, directory
+        _remove_tree_quietly(workspace)
         raise StoreError(f"cannot allocate a new experiment id in {self.root}")
 
-    def _write_initial_records(self, directory: Path, spec: ExperimentSpec) -> None:
-        params_record = {"yanex_format": layout.FORMAT_VERSION, "params": spec.params}
-        layout.write_json_atomic(str(directory / layout.PARAMS_FILE), params_record)
+    def _new_workspace(self) -> Path:
+        incoming = self.root / _INCOMING
+        if not self._root_exists:
+            try:
+                incoming.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise StoreError(f"cannot create store {self.root}: {error}") from None
+            self._root_exists = True
+        workspace = incoming / f"{os.getpid()}-{layout.new_id()}"
+        try:
+            workspace.mkdir()
+        except OSError as error:
+            raise StoreError(f"cannot write to store {self.root}: {error}") from None
+        return workspace
+
+    def _publish(self, workspace: Path, experiment_id: str) -> bool:
+        """Move a complete experiment to its id; False if the id is taken."""
+        try:
+            os.rename(workspace, self.root / experiment_id)
+        except OSError as error:
+            if error.errno in (errno.EEXIST, errno.ENOTEMPTY):
+                return False
+            raise
+        return True
+
+    def _write_records(self, directory: Path, spec: ExperimentSpec) -> None:
+        """Write the first records, but the metadata, into the workspace.
+
+        No reader looks there, so the records need no temporary file and
+        rename.
+        """
+        version = layout.FORMAT_VERSION
+        records: list[tuple[str, bytes]] = [
+            (
+                layout.PARAMS_FILE,
+                layout.encode_json({"yanex_format": version, "params": spec.params}),
+            ),
+            (
+                layout.METRICS_FILE,
+                layout.encode_json({"yanex_format": version, "kind": "metrics"}),
+            ),
+        ]
         if spec.git is not None:
-            git_record = {"yanex_format": layout.FORMAT_VERSION, **spec.git}
-            layout.write_json_atomic(str(directory / layout.GIT_FILE), git_record)
+            git_record = {"yanex_format": version, **spec.git}
+            records.append((layout.GIT_FILE, layout.encode_json(git_record)))
         if spec.patch:
-            layout.write_atomic(str(directory / layout.PATCH_FILE), spec.patch)
-        header = {"yanex_format": layout.FORMAT_VERSION, "kind": "metrics"}
-        layout.write_atomic(
-            str(directory / layout.METRICS_FILE),
-            layout.encode_json(header, compact=True) + b"\n",
-        )
-        (directory / layout.ARTIFACTS_DIR).mkdir()
+            records.append((layout.PATCH_FILE, spec.patch))
+        for name, data in records:
+            layout.write_private(str(directory / name), data)
 
     def exists(self, experiment_id: str) -> bool:
         """Whether a complete experiment with this id is recorded."""
@@ -191,15 +219,17 @@ class Store:
         return record
 
     def update_metadata(
-        self, experiment_id: str, change: Callable[[dict[str, Any]], None]
-    ) -> dict[str, Any]:
+        self, experiment_id: str, change: Callable[[dict[str, Any]], bool | None]
+    ) -> dict[str, Any] | None:
         """Apply ``change`` to the metadata under the experiment's lock.
 
-        Returns the record as written.
+        Returns the record as written; when ``change`` returns False, nothing
+        is written and None is returned.
         """
         with self.locked(experiment_id):
             metadata = self.read_metadata(experiment_id)
-            change(metadata)
+            if change(metadata) is False:
+                return None
             metadata["yanex_format"] = layout.FORMAT_VERSION
             path = self.file(experiment_id, layout.METADATA_FILE)
             try:

@@ -1,21 +1,22 @@
-"""``yanex run``: run a script as a tracked experiment."""
+"""``yanex run``: run a script as tracked experiments, now or later."""
 
 from __future__ import annotations
 
 import os
-import signal
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
-from yanex import launch
-from yanex.cli import output
-from yanex.runner import Outcome
-from yanex.store import COMPLETED, Store
+from yanex import launch, staging
+from yanex.cli import output, progress, table
+from yanex.runner import Launch, Outcome
+from yanex.store import COMPLETED, STAGED, Store
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("script", required=True)
+@click.argument("script", required=False)
 @click.argument("script_args", nargs=-1, type=click.UNPROCESSED)
 @click.option(
     "-c",
@@ -32,7 +33,8 @@ from yanex.store import COMPLETED, Store
     "param_args",
     multiple=True,
     metavar="KEY=VALUE",
-    help="Set a parameter (repeatable); dotted keys address nested ones.",
+    help="Set a parameter (repeatable); dotted keys address nested ones."
+    " A sweep such as 'lr=logspace(-4,-1,4)' makes one experiment per value.",
 )
 @click.option("-n", "--name", help="A name for the experiment.")
 @click.option("-d", "--description", help="What the experiment is about.")
@@ -45,10 +47,19 @@ from yanex.store import COMPLETED, Store
 @click.option(
     "--dry-run",
     is_flag=True,
-    help="Check everything and show the parameters; run and record nothing.",
+    help="Check everything and show what would run; run and record nothing.",
 )
+@click.option(
+    "-j",
+    "--parallel",
+    type=click.IntRange(min=0),
+    metavar="N",
+    help="Run N experiments at once (0: one per CPU). Default: one at a time.",
+)
+@click.option("--stage", is_flag=True, help="Record the experiments; run them later.")
+@click.option("--staged", is_flag=True, help="Run every staged experiment.")
 def run(
-    script: str,
+    script: str | None,
     script_args: tuple[str, ...],
     configs: tuple[str, ...],
     param_args: tuple[str, ...],
@@ -57,6 +68,9 @@ def run(
     tags: tuple[str, ...],
     ignore_dirty: bool,
     dry_run: bool,
+    parallel: int | None,
+    stage: bool,
+    staged: bool,
 ) -> int:
     """Run SCRIPT as a tracked experiment; arguments after -- go to the script.
 
@@ -64,18 +78,34 @@ def run(
     Examples:
       yanex run train.py --param lr=0.01 --tag baseline
       yanex run train.py --config config.yaml -- --epochs 3
+      yanex run train.py --param "lr=logspace(-4,-1,4)" -j 4
+      yanex run train.py --param "seed=range(0,5)" --stage
+      yanex run --staged -j 2
     """
+    if staged:
+        describing = [script, configs, param_args, name, description, tags, stage]
+        if any(describing) or ignore_dirty:
+            raise click.UsageError(
+                "--staged runs experiments as they were staged;"
+                " it takes no script, parameters or description"
+            )
+        return _run_staged(Store(), parallel, dry_run)
+    if script is None:
+        raise click.UsageError("Missing argument 'SCRIPT'")
+    if stage and parallel is not None:
+        raise click.UsageError("--stage runs nothing, so --parallel does not apply")
+
     request = launch.RunRequest(
         script=script,
-        script_args=list(script_args),
-        configs=list(configs),
-        params=list(param_args),
+        cwd=os.getcwd(),
+        script_args=script_args,
+        configs=configs,
+        params=param_args,
         name=name,
         description=description,
-        tags=list(tags),
+        tags=tags,
         ignore_dirty=ignore_dirty,
         command=["yanex", *sys.argv[1:]],
-        cwd=os.getcwd(),
     )
     plan = launch.plan_run(request)
     for message in plan.warnings:
@@ -84,37 +114,139 @@ def run(
         _show_plan(plan)
         return 0
     store = Store()
-    ids = launch.create_experiments(store, plan)
-    for experiment_id in ids:
-        output.note(
-            f"experiment {experiment_id} started ({store.directory(experiment_id)})"
-        )
-    outcomes, cancelled_by = launch.run_experiments(
-        store, launch.launches(store, plan, ids)
-    )
-    for outcome in outcomes:
-        _report(outcome)
-    if cancelled_by is not None:
-        return 128 + int(
-            cancelled_by if cancelled_by != signal.SIGHUP else signal.SIGHUP
-        )
-    last = outcomes[-1]
-    if last.status == COMPLETED:
-        return 0
-    return last.exit_code if last.exit_code else 1
+    if stage:
+        return _stage(store, plan)
+    return _run_now(store, plan, parallel)
 
 
 def _show_plan(plan: launch.Plan) -> None:
-    import yaml
+    if not plan.is_sweep:
+        import yaml
 
-    for member in plan.members:
-        text = yaml.safe_dump(member.params, sort_keys=False, allow_unicode=True)
-        click.echo(text.rstrip() if member.params else "{}")
+        params = plan.members[0].params
+        text = yaml.safe_dump(params, sort_keys=False, allow_unicode=True)
+        click.echo(text.rstrip() if params else "{}")
+        return
+    count = len(plan.members)
+    click.echo(f"{count} experiments would run:")
+    keys = list(plan.members[0].swept)
+    rows = [
+        [str(index), *(table.format_value(member.swept[key]) for key in keys)]
+        for index, member in enumerate(plan.members, start=1)
+    ]
+    for line in table.render(["#", *keys], rows, table.terminal_width()):
+        click.echo(line)
+    shared = launch.shared_params(plan)
+    if shared:
+        pairs = ", ".join(f"{k}={table.format_value(v)}" for k, v in shared.items())
+        click.echo(f"shared by all: {pairs}")
 
 
-def _report(outcome: Outcome) -> None:
+def _stage(store: Store, plan: launch.Plan) -> int:
+    ids = launch.create_experiments(store, plan, status=STAGED)
+    for experiment_id in ids:
+        click.echo(experiment_id)
+    noun = "experiment" if len(ids) == 1 else "experiments"
+    output.note(f"staged {len(ids)} {noun}; run them with 'yanex run --staged'")
+    return 0
+
+
+def _run_now(store: Store, plan: launch.Plan, parallel: int | None) -> int:
+    ids = launch.create_experiments(store, plan)
+    runs = launch.launches(plan, ids)
+    if not plan.is_sweep:
+        return _run_single(store, runs[0])
+    names = [launch.member_name(plan, member) or "" for member in plan.members]
+    labels = dict(zip(ids, names, strict=True))
+    swept = {i: member.swept for i, member in zip(ids, plan.members, strict=True)}
+    return _run_batch(store, runs, labels, swept, parallel)
+
+
+def _run_single(store: Store, run: Launch) -> int:
+    experiment_id = run.experiment_id
+    output.note(
+        f"experiment {experiment_id} started ({store.directory(experiment_id)})"
+    )
+    report = launch.run_experiments(store, [run])
+    outcome = report.outcomes[0]
+    output.note(_outcome_line(outcome))
+    if report.cancelled_by is not None:
+        return 128 + int(report.cancelled_by)
+    if outcome.status == COMPLETED:
+        return 0
+    return outcome.exit_code or 1
+
+
+def _run_batch(
+    store: Store,
+    runs: Sequence[Launch],
+    labels: dict[str, str],
+    swept: dict[str, Any],
+    parallel: int | None,
+) -> int:
+    workers = _workers(parallel, len(runs))
+    mode = f"{workers} at a time" if workers > 1 else "one at a time"
+    output.note(f"running {len(runs)} experiments, {mode}")
+    events = progress.Progress(labels, workers, streaming=workers == 1)
+    report = launch.run_experiments(
+        store, runs, parallel=workers, echo=workers == 1, events=events
+    )
+    events.close()
+    _print_summary(report.outcomes, swept)
+    if report.skipped:
+        count = len(report.skipped)
+        output.note(f"{count} of them were run by another runner first")
+    if report.cancelled_by is not None:
+        return 128 + int(report.cancelled_by)
+    return 0 if all(o.status == COMPLETED for o in report.outcomes) else 1
+
+
+def _run_staged(store: Store, parallel: int | None, dry_run: bool) -> int:
+    ids = staging.staged_ids(store)
+    if not ids:
+        output.note("nothing is staged")
+        return 0
+    metadata = {i: store.read_metadata(i) for i in ids}
+    labels = {i: str(m.get("name") or "") for i, m in metadata.items()}
+    if dry_run:
+        _show_staged(metadata, labels)
+        return 0
+    swept = {i: (m.get("sweep") or {}).get("swept") or {} for i, m in metadata.items()}
+    runs = [staging.staged_launch(store, i) for i in ids]
+    return _run_batch(store, runs, labels, swept, parallel)
+
+
+def _show_staged(metadata: dict[str, dict[str, Any]], labels: dict[str, str]) -> None:
+    click.echo(f"{len(metadata)} staged experiments would run:")
+    rows = [
+        [i, labels[i], table.format_value((m.get("script") or {}).get("path"))]
+        for i, m in metadata.items()
+    ]
+    width = table.terminal_width()
+    for line in table.render(["id", "name", "script"], rows, width):
+        click.echo(line)
+
+
+def _workers(parallel: int | None, count: int) -> int:
+    if parallel is None:
+        return 1
+    wanted = parallel if parallel > 0 else (os.cpu_count() or 1)
+    return max(1, min(wanted, count))
+
+
+def _print_summary(outcomes: Sequence[Outcome], swept: dict[str, Any]) -> None:
+    if not outcomes:
+        return
+    lines = progress.summary(outcomes, swept)
+    click.echo("", err=True)
+    for line in lines:
+        click.echo(line, err=True)
+    failures = progress.failure_line(outcomes)
+    if failures is not None:
+        output.note(failures)
+
+
+def _outcome_line(outcome: Outcome) -> str:
     duration = output.format_duration(outcome.duration_s)
     detail = f": {outcome.reason}" if outcome.reason else ""
-    output.note(
-        f"experiment {outcome.experiment_id} {outcome.status} in {duration}{detail}"
-    )
+    return f"experiment {outcome.experiment_id} {outcome.status} in {duration}{detail}"
