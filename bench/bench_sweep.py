@@ -40,12 +40,19 @@ def sweep_costs(repeat: int = 5) -> list[Figure]:
             repeat,
         )
     loop, sequential, parallel = (
-        medians["loop"], medians["sequential"], medians["parallel"]
+        medians["loop"],
+        medians["sequential"],
+        medians["parallel"],
     )
     per_member_ms = (sequential - loop) / MEMBERS * 1000
     return [
         Figure(f"plain loop, {MEMBERS} runs", f"{loop:.2f} s", "", None),
-        Figure(f"yanex sweep of {MEMBERS}, sequential", f"{sequential:.2f} s", "", None),
+        Figure(
+            f"yanex sweep of {MEMBERS}, sequential",
+            f"{sequential:.2f} s",
+            "",
+            None,
+        ),
         Figure(f"yanex sweep of {MEMBERS}, -j 2", f"{parallel:.2f} s", "", None),
         Figure(
             "sequential / plain loop",

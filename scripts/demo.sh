@@ -20,7 +20,7 @@ git -c user.name=yanex-demo -c user.email=demo@example.com \
 
 export YANEX_EXPERIMENTS_DIR="$demo/store"
 "$yanex" run train.py --name demo --tag demo \
-    --param "optimizer.lr=logspace(-3, 0, 4)" --param "epochs=list(20, 40)"
+    --param "optimizer.lr=logspace(-3, 0, 4)" --param "epochs=list(20, 40)" -j 2
 
 echo
 echo "The experiments are in $YANEX_EXPERIMENTS_DIR, one directory each."

@@ -78,12 +78,23 @@ def test_directory_without_metadata_is_not_an_experiment(tmp_path: Path) -> None
 
 
 def test_records_carry_the_format_version(tmp_path: Path) -> None:
+    from yanex.context import MetricsLog
+
     store = Store(tmp_path)
     directory = tmp_path / make(store)
+    MetricsLog(str(directory / "metrics.jsonl")).append({"loss": 1.0}, None)
     for name in ("metadata.json", "params.json"):
         assert json.loads((directory / name).read_text())["yanex_format"] == 1
-    header = (directory / "metrics.jsonl").read_text().splitlines()[0]
+    header, line = (directory / "metrics.jsonl").read_text().splitlines()
     assert json.loads(header) == {"yanex_format": 1, "kind": "metrics"}
+    assert json.loads(line)["metrics"] == {"loss": 1.0}
+
+
+def test_a_new_experiment_has_no_metrics_file_until_it_logs(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    directory = tmp_path / make(store)
+    names = sorted(p.name for p in directory.iterdir())
+    assert names == ["metadata.json", "params.json"]
 
 
 def test_failed_atomic_write_keeps_the_old_record(tmp_path: Path) -> None:

@@ -278,7 +278,8 @@ def test_bad_sweep_is_a_one_line_usage_error_and_runs_nothing(project: Project) 
 
     assert result.returncode == 2
     assert result.error_lines == [
-        "Error: --param lr: linspace(0, 1, 0): num must be at least 1 (at '0', column 16)"
+        "Error: --param lr: linspace(0, 1, 0): num must be at least 1"
+        " (at '0', column 16)"
     ]
     assert project.experiment_ids() == []
 

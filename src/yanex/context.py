@@ -244,12 +244,25 @@ class MetricsLog:
         return step
 
     def _open(self) -> int:
-        if self._descriptor is None:
+        """Open the log, creating it with its header if this is the first."""
+        if self._descriptor is not None:
+            return self._descriptor
+        import fcntl
+
+        flags = os.O_WRONLY | os.O_APPEND
+        try:
+            descriptor = os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
             self._last_step = last_logged_step(self.path)
-            self._descriptor = os.open(
-                self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644
-            )
-        return self._descriptor
+            descriptor = os.open(self.path, flags)
+        else:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            try:
+                os.write(descriptor, layout.METRICS_HEADER)
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        self._descriptor = descriptor
+        return descriptor
 
     def close(self) -> None:
         """Close the file; a later call reopens it."""

@@ -60,15 +60,20 @@ def process_start_ticks(pid: int) -> int | None:
         return None
 
 
+_identity: dict[int, dict[str, Any]] = {}
+
+
 def runner_identity() -> dict[str, Any]:
     """Everything a later reader needs to decide whether this process lives."""
     pid = os.getpid()
-    return {
-        "host": hostname(),
-        "boot_id": boot_id(),
-        "pid": pid,
-        "start_ticks": process_start_ticks(pid),
-    }
+    if pid not in _identity:
+        _identity[pid] = {
+            "host": hostname(),
+            "boot_id": boot_id(),
+            "pid": pid,
+            "start_ticks": process_start_ticks(pid),
+        }
+    return dict(_identity[pid])
 
 
 def is_same_boot(identity: dict[str, Any]) -> bool:

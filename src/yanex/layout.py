@@ -35,6 +35,9 @@ ARTIFACTS_DIR = "artifacts"
 HEARTBEAT_FILE = ".heartbeat"
 LOCK_FILE = ".lock"
 
+#: The first line of a metrics log, written by whoever logs first.
+METRICS_HEADER = b'{"yanex_format":1,"kind":"metrics"}\n'
+
 ID_LENGTH = 8
 _HEX = frozenset("0123456789abcdef")
 

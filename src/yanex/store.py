@@ -157,10 +157,6 @@ class Store:
                 layout.PARAMS_FILE,
                 layout.encode_json({"yanex_format": version, "params": spec.params}),
             ),
-            (
-                layout.METRICS_FILE,
-                layout.encode_json({"yanex_format": version, "kind": "metrics"}),
-            ),
         ]
         if spec.git is not None:
             git_record = {"yanex_format": version, **spec.git}
