@@ -12,6 +12,7 @@ callers receive the exception itself. Anything else escaping is a bug.
     │   ├── SweepError              a malformed sweep expression
     │   ├── ConfigError             an unreadable or invalid config file
     │   ├── ScriptError             a missing or unreadable script
+    │   ├── FilterError             a malformed filter (--where, a date)
     │   └── ExperimentNotFoundError an unknown or ambiguous experiment id
     ├── DirtyTreeError              uncommitted changes block a run
     ├── GitError                    git itself failed
@@ -53,6 +54,10 @@ class ConfigError(UsageError):
 
 class ScriptError(UsageError):
     """The script to run does not exist or cannot be read."""
+
+
+class FilterError(UsageError):
+    """A filter such as ``--where`` or a date cannot be understood."""
 
 
 class ExperimentNotFoundError(UsageError):
