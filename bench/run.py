@@ -22,6 +22,7 @@ from common import report
 SECTIONS = {
     "run": ("bench_run", "one tracked run"),
     "sweep": ("bench_sweep", "sweeps"),
+    "inspect": ("bench_inspect", "finding experiments in a store of 10,000"),
 }
 
 

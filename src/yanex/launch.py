@@ -13,6 +13,7 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from yanex import gitstate, params, sweep
@@ -34,6 +35,10 @@ class RunRequest(NamedTuple):
     tags: Sequence[str] = ()
     ignore_dirty: bool = False
     command: Sequence[str] = ()
+    #: Parameters beneath every other source (a rerun's recorded ones).
+    base_params: Mapping[str, Any] = MappingProxyType({})
+    #: Whether ./config.yaml applies when no config file is named.
+    default_config: bool = True
 
 
 class Plan(NamedTuple):
@@ -55,7 +60,9 @@ def plan_run(request: RunRequest, environ: Mapping[str, str] | None = None) -> P
     """Check a request and work out its members, touching nothing."""
     script_path = check_script(request.script, request.cwd)
     configs = params.config_files(request.configs, request.cwd)
-    tree = params.resolve(configs, request.params, environ)
+    if not request.default_config and not request.configs:
+        configs = []
+    tree = params.resolve(configs, request.params, environ, base=request.base_params)
     members = sweep.expand(tree)
     git = gitstate.capture(request.cwd)
     warnings = []

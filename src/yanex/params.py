@@ -154,9 +154,14 @@ def resolve(
     configs: Iterable[str | os.PathLike[str]],
     assignments: Iterable[str],
     environ: Mapping[str, str] | None = None,
+    base: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Merge every source into one parameter tree, highest priority last."""
-    tree: dict[str, Any] = {}
+    """Merge every source into one parameter tree, highest priority last.
+
+    ``base`` lies beneath all of them (a rerun starts from the parameters
+    its original recorded).
+    """
+    tree: dict[str, Any] = values.check_plain_data(dict(base or {}), "parameters")
     for path in configs:
         tree = deep_merge(tree, load_config(path))
     environment = os.environ if environ is None else environ

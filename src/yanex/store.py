@@ -82,12 +82,17 @@ class Store:
     def directory(self, experiment_id: str) -> Path:
         """The directory of ``experiment_id``, refusing anything but an id.
 
-        Only the exact id shape is accepted, so no user text can name a path
-        outside the store.
+        Only the exact id shape is accepted, and never a link, so no user
+        text can name a path outside the store.
         """
         if not layout.is_valid_id(experiment_id):
             raise ExperimentNotFoundError(f"{experiment_id!r} is not an experiment id")
-        return self.root / experiment_id
+        directory = self.root / experiment_id
+        if directory.is_symlink():
+            raise ExperimentNotFoundError(
+                f"{experiment_id} is a link, not an experiment"
+            )
+        return directory
 
     def file(self, experiment_id: str, name: str) -> Path:
         """The path of one named record of an experiment."""
@@ -167,10 +172,16 @@ class Store:
             layout.write_private(str(directory / name), data)
 
     def exists(self, experiment_id: str) -> bool:
-        """Whether a complete experiment with this id is recorded."""
+        """Whether a complete experiment with this id is recorded.
+
+        A link in the store, even one named like an experiment, is not one:
+        following it could lead a reader outside the store.
+        """
+        if not layout.is_valid_id(experiment_id):
+            return False
+        directory = self.root / experiment_id
         return (
-            layout.is_valid_id(experiment_id)
-            and (self.root / experiment_id / layout.METADATA_FILE).is_file()
+            not directory.is_symlink() and (directory / layout.METADATA_FILE).is_file()
         )
 
     def read_metadata(self, experiment_id: str) -> dict[str, Any]:
@@ -261,7 +272,11 @@ class Store:
         except OSError as error:
             raise StoreError(f"cannot read store {self.root}: {error}") from None
         with entries:
-            candidates = [e.name for e in entries if layout.is_valid_id(e.name)]
+            candidates = [
+                e.name
+                for e in entries
+                if layout.is_valid_id(e.name) and e.is_dir(follow_symlinks=False)
+            ]
         return [
             i for i in candidates if (self.root / i / layout.METADATA_FILE).is_file()
         ]

@@ -19,6 +19,16 @@ from yanex.errors import YanexError
 
 _COMMANDS = {
     "run": "yanex.cli.run:run",
+    "rerun": "yanex.cli.run:rerun",
+    "list": "yanex.cli.listing:list_command",
+    "compare": "yanex.cli.listing:compare_command",
+    "show": "yanex.cli.show:show_command",
+    "get": "yanex.cli.show:get_command",
+    "logs": "yanex.cli.show:logs_command",
+    "delete": "yanex.cli.manage:delete_command",
+    "archive": "yanex.cli.manage:archive_command",
+    "unarchive": "yanex.cli.manage:unarchive_command",
+    "update": "yanex.cli.manage:update_command",
 }
 
 _verbose = False

@@ -250,3 +250,55 @@ def _outcome_line(outcome: Outcome) -> str:
     duration = output.format_duration(outcome.duration_s)
     detail = f": {outcome.reason}" if outcome.reason else ""
     return f"experiment {outcome.experiment_id} {outcome.status} in {duration}{detail}"
+
+
+@click.command("rerun", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("experiment")
+@click.option(
+    "-p",
+    "--param",
+    "param_args",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a recorded parameter (repeatable; sweeps allowed).",
+)
+@click.option("-n", "--name", help="A name for the new experiment.")
+@click.option("--ignore-dirty", is_flag=True, help="Run despite uncommitted changes.")
+@click.option("-j", "--parallel", type=click.IntRange(min=0), metavar="N")
+@click.option("--dry-run", is_flag=True, help="Show what would run; run nothing.")
+def rerun(
+    experiment: str,
+    param_args: tuple[str, ...],
+    name: str | None,
+    ignore_dirty: bool,
+    parallel: int | None,
+    dry_run: bool,
+) -> int:
+    """Run an experiment again: same script, arguments, params and tags."""
+    from yanex import query
+
+    store = Store()
+    original = store.read_metadata(query.resolve(store, experiment))
+    script = original.get("script") or {}
+    if not script.get("path"):
+        raise click.UsageError(f"experiment {original['id']} has no script to run")
+    request = launch.RunRequest(
+        script=str(script["path"]),
+        cwd=str(original.get("cwd") or os.getcwd()),
+        script_args=tuple(script.get("args") or ()),
+        params=param_args,
+        name=name if name is not None else original.get("name"),
+        description=original.get("description"),
+        tags=tuple(original.get("tags") or ()),
+        ignore_dirty=ignore_dirty,
+        command=["yanex", *sys.argv[1:]],
+        base_params=store.read_params(original["id"]),
+        default_config=False,
+    )
+    plan = launch.plan_run(request)
+    for message in plan.warnings:
+        output.warn(message)
+    if dry_run:
+        _show_plan(plan)
+        return 0
+    return _run_now(store, plan, parallel)
