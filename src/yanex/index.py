@@ -314,11 +314,13 @@ def _metadata_tokens(root: Path) -> Iterator[tuple[str, str]]:
             names = [e.name for e in entries if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return
+    prefix = f"{root}{os.sep}"
+    suffix = f"{os.sep}{layout.METADATA_FILE}"
     for name in names:
         if not layout.is_valid_id(name):
             continue
         try:
-            info = os.stat(os.path.join(root, name, layout.METADATA_FILE))
+            info = os.stat(prefix + name + suffix)
         except OSError:
             continue
         yield name, f"{info.st_ino}:{info.st_mtime_ns}:{info.st_size}"

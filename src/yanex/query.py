@@ -18,9 +18,15 @@ from typing import Any, NamedTuple
 
 from yanex import layout, liveness
 from yanex.errors import ExperimentNotFoundError, FilterError
-from yanex.index import Index, rows, values_of
 from yanex.store import LOST, RECORDED_STATUSES, Store
-from yanex.where import Condition
+
+# The index (and with it sqlite3) is imported only by what lists: naming
+# one experiment by id, as ``yanex show`` does, never needs it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import sqlite3
+
+    from yanex.where import Condition
 
 STATUSES = (*RECORDED_STATUSES, LOST)
 
@@ -54,6 +60,8 @@ class Selection(NamedTuple):
 
 def select(store: Store, filters: Filters, limit: int | None = None) -> Selection:
     """Experiments matching ``filters``, newest first, at most ``limit``."""
+    from yanex.index import Index, rows
+
     _check_statuses(filters.statuses)
     index = Index(store)
     try:
@@ -61,10 +69,11 @@ def select(store: Store, filters: Filters, limit: int | None = None) -> Selectio
         clause, parameters = _where_clause(filters)
         candidates = rows(
             connection,
-            "SELECT id, status, runner, started_at FROM experiments"
-            f" WHERE {clause} ORDER BY created_at DESC, id",
+            f"SELECT id, status FROM experiments WHERE {clause}"
+            " ORDER BY created_at DESC, id",
             parameters,
         )
+        _add_runners(connection, candidates)
         matched = _judge(store, candidates, filters.statuses)
         shown = matched if limit is None else matched[:limit]
         full = _full_rows(connection, shown)
@@ -161,6 +170,24 @@ def _exists(table: str, condition: Condition) -> tuple[str, list[Any]]:
     return sql, [condition.key, *values]
 
 
+def _add_runners(
+    connection: sqlite3.Connection, candidates: list[dict[str, Any]]
+) -> None:
+    """Fetch what judging needs, for the few rows that need judging."""
+    from yanex.index import rows
+
+    pending = {r["id"]: r for r in candidates if liveness.needs_judging(r["status"])}
+    for row in candidates:
+        row["runner"] = row["started_at"] = None
+    ids = list(pending)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        marks = ", ".join("?" for _ in chunk)
+        query = f"SELECT id, runner, started_at FROM experiments WHERE id IN ({marks})"
+        for found in rows(connection, query, chunk):
+            pending[found["id"]].update(found)
+
+
 def _judge(
     store: Store, candidates: list[dict[str, Any]], wanted: Sequence[str]
 ) -> list[dict[str, Any]]:
@@ -190,7 +217,11 @@ def _heartbeat(store: Store, experiment_id: str) -> float | None:
         return None
 
 
-def _full_rows(connection: Any, shown: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _full_rows(
+    connection: sqlite3.Connection, shown: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    from yanex.index import rows
+
     if not shown:
         return []
     ids = [row["id"] for row in shown]
@@ -218,6 +249,8 @@ def params_and_metrics(
     store: Store, ids: Sequence[str]
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Flattened parameters and final metrics of some experiments, by id."""
+    from yanex.index import Index, values_of
+
     index = Index(store)
     try:
         connection = index.connection()
