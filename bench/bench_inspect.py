@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from subprocess import DEVNULL
 
 from common import SRC, Figure, environment, yanex_command
 
@@ -100,7 +101,7 @@ def _timed(command: list[str], env: dict[str, str], repeat: int = 7) -> float:
     samples = []
     for _ in range(repeat):
         started = time.perf_counter()
-        subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(command, env=env, check=True, stdout=DEVNULL, stderr=DEVNULL)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
@@ -113,7 +114,7 @@ def _rebuild(store: Store, env: dict[str, str]) -> float:
             pass
     started = time.perf_counter()
     subprocess.run(
-        yanex_command("list"), env=env, check=True, stdout=subprocess.DEVNULL
+        yanex_command("list"), env=env, check=True, stdout=DEVNULL, stderr=DEVNULL
     )
     return time.perf_counter() - started
 

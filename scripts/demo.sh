@@ -22,5 +22,13 @@ export YANEX_EXPERIMENTS_DIR="$demo/store"
 "$yanex" run train.py --name demo --tag demo \
     --param "optimizer.lr=logspace(-3, 0, 4)" --param "epochs=list(20, 40)" -j 2
 
-echo
-echo "The experiments are in $YANEX_EXPERIMENTS_DIR, one directory each."
+cat <<EOF
+
+The experiments are in $YANEX_EXPERIMENTS_DIR, one directory each.
+Look at them with:
+
+    export YANEX_EXPERIMENTS_DIR=$YANEX_EXPERIMENTS_DIR
+    $yanex list
+    $yanex compare --sort accuracy --desc
+    $yanex show <id>
+EOF

@@ -56,8 +56,9 @@ def _format_float(value: float) -> str:
         return str(value)
     if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-4):
         return f"{value:.4g}"
-    text = f"{value:.6f}".rstrip("0").rstrip(".")
-    return text if text not in ("", "-0") else "0"
+    text = f"{value:.6f}".rstrip("0")
+    # A float keeps its point ("1.0"), so a table shows the value's type too.
+    return "0.0" if text in ("0.", "-0.") else text + "0" * text.endswith(".")
 
 
 def terminal_width() -> int:
