@@ -2,24 +2,30 @@
 
 Three defences, each cheap:
 
-- **Host check**: every request must name an expected host (loopback by
-  default). A hostile web page that rebinds its own domain name to
-  127.0.0.1 sends its own name as ``Host`` and is refused, so it cannot
-  read the store through the visitor's browser.
+- **Host check**: every request must name this server in its ``Host``
+  header: an IP address, ``localhost``, or (when it listens beyond the
+  loopback interface) the address it was given and this machine's names.
+  A hostile web site that rebinds its own domain name to 127.0.0.1 sends
+  its own name as ``Host`` and is refused, so it cannot read the store
+  through the visitor's browser (DNS rebinding needs a name; an IP address
+  in ``Host`` means the client typed it).
 - **Write check**: the one write (``PATCH``) must carry the per-server
   random token the page receives when it loads, in the ``X-Yanex-Token``
   header, and an ``Origin`` naming this very server. Other sites can
   neither read the token nor send the header without a CORS preflight,
   which this server never grants.
 - **Headers**: ``nosniff``, a Content-Security-Policy allowing scripts
-  only from the server's own static files, no framing, no referrer. Files
-  from experiments are sent sandboxed, so an HTML or SVG artifact cannot
-  run script with the page's rights.
+  only from the server's own static files (no inline script at all), no
+  framing, no referrer, resources for this origin only. Files from
+  experiments are sent under a sandboxing policy, so an HTML or SVG
+  artifact cannot run script with the page's rights.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
+import socket
 from collections.abc import Collection
 from typing import Any
 from urllib.parse import urlsplit
@@ -31,7 +37,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yanex.ui import jsonsafe
 
 TOKEN_HEADER = "x-yanex-token"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 PAGE_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; "
@@ -45,6 +50,8 @@ _COMMON_HEADERS = {
     "referrer-policy": "no-referrer",
     "x-frame-options": "DENY",
     "cross-origin-resource-policy": "same-origin",
+    "cross-origin-opener-policy": "same-origin",
+    "cache-control": "no-store",
 }
 
 
@@ -53,15 +60,48 @@ def new_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether listening on ``host`` keeps the server to this machine."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def host_name(host_header: str) -> str:
     """The host part of a ``Host`` header, without port or IPv6 brackets."""
-    if host_header.startswith("["):
-        return host_header[1 : host_header.find("]")].lower()
-    return (
-        host_header.rsplit(":", 1)[0].lower()
-        if ":" in host_header
-        else (host_header.lower())
-    )
+    header = host_header.strip().lower()
+    if header.startswith("["):
+        end = header.find("]")
+        return header[1:end] if end > 0 else header
+    return header.rsplit(":", 1)[0] if ":" in header else header
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def expected_names(listen_host: str) -> frozenset[str]:
+    """The host names a server listening on ``listen_host`` answers to.
+
+    IP addresses are always accepted (see the module documentation).
+    """
+    names = {"localhost", listen_host.strip("[]").lower()}
+    if not is_loopback(listen_host):
+        names |= {socket.gethostname().lower(), socket.getfqdn().lower()}
+    return frozenset(names)
+
+
+def is_expected_host(host_header: str, names: Collection[str]) -> bool:
+    """Whether a ``Host`` header names this server."""
+    name = host_name(host_header)
+    return bool(name) and (name in names or _is_ip_address(name))
 
 
 def is_same_origin(headers: Headers, token: str) -> bool:
@@ -89,19 +129,20 @@ def refusal(message: str) -> Response:
 class Guard:
     """ASGI middleware: the host check and the security headers."""
 
-    def __init__(self, app: ASGIApp, allowed_hosts: Collection[str] | None) -> None:
+    def __init__(self, app: ASGIApp, host_names: Collection[str]) -> None:
         self.app = app
-        self.allowed = (
-            None if allowed_hosts is None else {h.lower() for h in allowed_hosts}
-        )
+        self.host_names = frozenset(name.lower() for name in host_names)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         host = Headers(scope=scope).get("host", "")
-        if self.allowed is not None and host_name(host) not in self.allowed:
-            response = refusal(f"this server does not answer for host {host!r}")
+        if not is_expected_host(host, self.host_names):
+            response = refusal(
+                f"this server does not answer for host {host!r};"
+                " use its IP address or localhost"
+            )
             await response(scope, receive, self._with_headers(send))
             return
         await self.app(scope, receive, self._with_headers(send))
@@ -114,7 +155,6 @@ class Guard:
                 for name, value in _COMMON_HEADERS.items():
                     headers.setdefault(name, value)
                 headers.setdefault("content-security-policy", PAGE_POLICY)
-                headers.setdefault("cache-control", "no-store")
             await send(message)
 
         return sending

@@ -14,6 +14,7 @@ from typing import Any
 
 from yanex import query
 from yanex.errors import UsageError
+from yanex.index import Index, values_of
 from yanex.store import RUNNING, Store
 from yanex.ui.arguments import Arguments, filters_from
 
@@ -30,6 +31,9 @@ SORTABLE = (
     "duration",
     "sweep_id",
 )
+#: Counted on every answer, whatever the filters: the page refreshes itself
+#: while anything runs.
+_RUNNING = query.Filters(statuses=(RUNNING,), archived=query.INCLUDE)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
@@ -61,21 +65,27 @@ def list_page(store: Store, arguments: Arguments) -> dict[str, Any]:
     limit = arguments.integer("limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     _check_sort(sort)
 
-    if sort is None and not search:
-        selection = query.select(store, filters, limit=offset + limit)
-        page, total = selection.rows[offset:], selection.total
-    else:
-        matched = query.select(store, filters).rows
-        matched = [row for row in matched if _is_found(row, search)]
-        ordered = _sorted(store, matched, sort, descending)
-        page, total = ordered[offset : offset + limit], len(ordered)
+    index = Index(store)
+    try:
+        if sort is None and not search:
+            selection = query.select(store, filters, offset + limit, index)
+            page, total = selection.rows[offset:], selection.total
+        else:
+            matched = query.select(store, filters, index=index).rows
+            matched = [row for row in matched if _is_found(row, search)]
+            ordered = _sorted(index, matched, sort, descending)
+            page, total = ordered[offset : offset + limit], len(ordered)
+        running = query.select(store, _RUNNING, 0, index).total
+        experiments = _with_values(store, index, page)
+    finally:
+        index.close()
 
     return {
         "total": total,
         "offset": offset,
         "limit": limit,
-        "running": _running_count(store),
-        "experiments": _with_values(store, page),
+        "running": running,
+        "experiments": experiments,
     }
 
 
@@ -99,11 +109,14 @@ def _is_found(row: dict[str, Any], search: str) -> bool:
 
 
 def _sorted(
-    store: Store, rows: list[dict[str, Any]], sort: str | None, descending: bool
+    index: Index,
+    rows: list[dict[str, Any]],
+    sort: str | None,
+    descending: bool,
 ) -> list[dict[str, Any]]:
     if sort is None:
         return rows[::-1] if descending else rows
-    values = _sort_values(store, rows, sort)
+    values = _sort_values(index, rows, sort)
     keyed = [(_order(values.get(row["id"])), row) for row in rows]
     present = [(key, row) for key, row in keyed if key is not None]
     missing = [row for key, row in keyed if key is None]
@@ -111,13 +124,13 @@ def _sorted(
     return [row for _, row in present] + missing
 
 
-def _sort_values(store: Store, rows: list[dict[str, Any]], sort: str) -> dict[str, Any]:
+def _sort_values(index: Index, rows: list[dict[str, Any]], sort: str) -> dict[str, Any]:
     if sort in SORTABLE:
         return {row["id"]: row.get(sort) for row in rows}
     scope, _, key = sort.partition(".")
-    params, metrics = query.params_and_metrics(store, [row["id"] for row in rows])
-    source = params if scope == "params" else metrics
-    return {i: values[key] for i, values in source.items() if key in values}
+    ids = [row["id"] for row in rows]
+    found = values_of(index.connection(), scope, ids, key)
+    return {experiment_id: values[key] for experiment_id, values in found.items()}
 
 
 def _order(value: Any) -> tuple[int, float, str] | None:
@@ -133,14 +146,12 @@ def _order(value: Any) -> tuple[int, float, str] | None:
     return (1, 0.0, str(value))
 
 
-def _running_count(store: Store) -> int:
-    """How many experiments run right now, so the page knows to refresh."""
-    return query.select(store, query.Filters(statuses=(RUNNING,)), limit=0).total
-
-
-def _with_values(store: Store, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _with_values(
+    store: Store, index: Index, page: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """The page's rows, trimmed to what the page shows, with params and metrics."""
-    params, metrics = query.params_and_metrics(store, [row["id"] for row in page])
+    ids = [row["id"] for row in page]
+    params, metrics = query.params_and_metrics(store, ids, index)
     shown = []
     for row in page:
         item = {field: row.get(field) for field in _ROW_FIELDS}

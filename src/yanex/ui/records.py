@@ -2,7 +2,10 @@
 
 Each function takes an id the caller already resolved and reads through
 :class:`~yanex.experiment.Experiment`, so statuses are the truthful ones
-and artifact names cannot leave the experiment's artifacts folder.
+and artifact names are checked by :mod:`yanex.artifacts`. On top of that,
+every file sent is checked to lie, links resolved, inside the experiment's
+own directory: a store copied in from elsewhere could hold a link named
+``stdout.log`` or ``artifacts`` that points anywhere on this machine.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from yanex import query
+from yanex import layout, params
 from yanex.errors import ArtifactError, ExperimentNotFoundError, UsageError
 from yanex.experiment import Experiment
 from yanex.store import Store
@@ -37,42 +40,85 @@ INLINE_IMAGES = {
     ".svg": "image/svg+xml",
 }
 
+#: Previewed as text without being asked to.
+TEXT_SUFFIXES = frozenset(
+    [
+        ".txt",
+        ".log",
+        ".md",
+        ".json",
+        ".jsonl",
+        ".csv",
+        ".tsv",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".ini",
+        ".cfg",
+        ".py",
+        ".tex",
+    ]
+)
+
 
 def detail(store: Store, experiment_id: str) -> dict[str, Any]:
     """Metadata, parameters, git state, final metrics and artifacts."""
     experiment = Experiment(store, experiment_id)
-    sizes = experiment.artifact_sizes()
     data = experiment.to_dict()
     data.pop("directory", None)
     data.pop("runner", None)
     data.update(
         id=experiment.id,
         params=experiment.params,
-        flat_params=query.params_and_metrics(store, [experiment.id])[0].get(
-            experiment.id, {}
-        ),
+        flat_params=params.flatten(experiment.params),
         git=experiment.git,
         has_patch=experiment.has_patch,
         final_metrics=experiment.final_metrics,
-        artifacts=[
-            {"name": name, "size": size, "image": _is_image(name)}
-            for name, size in sizes.items()
-        ],
+        artifacts=_artifacts(experiment),
     )
     return data
 
 
-def _is_image(name: str) -> bool:
-    return Path(name).suffix.lower() in INLINE_IMAGES
+def _artifacts(experiment: Experiment) -> list[dict[str, Any]]:
+    """The artifacts the page may offer: those that stay inside."""
+    shown = []
+    for name in experiment.list_artifacts():
+        try:
+            path = _artifact_path(experiment, name)
+        except (ArtifactError, ExperimentNotFoundError):
+            continue
+        suffix = path.suffix.lower()
+        shown.append(
+            {
+                "name": name,
+                "size": path.stat().st_size,
+                "image": suffix in INLINE_IMAGES,
+                "text": suffix in TEXT_SUFFIXES,
+            }
+        )
+    return shown
+
+
+def contained(experiment: Experiment, path: Path) -> Path:
+    """``path`` if it lies inside the experiment's directory, links resolved."""
+    home = experiment.directory.resolve()
+    if home not in path.resolve().parents:
+        raise ExperimentNotFoundError(
+            f"{path.name} of experiment {experiment.id} leads outside its directory"
+        )
+    return path
 
 
 def metrics(store: Store, experiment_id: str) -> dict[str, Any]:
     """Every logged step, and the metric names in first-logged order."""
-    history = Experiment(store, experiment_id).metrics_history()
+    experiment = Experiment(store, experiment_id)
+    contained(experiment, experiment.directory / layout.METRICS_FILE)
+    history = experiment.metrics_history()
     return {
         "names": history.names(),
         "steps": history.steps,
         "damaged_lines": history.damaged_lines,
+        "status": experiment.status,
     }
 
 
@@ -83,18 +129,21 @@ def output(
 
     The answer's ``offset`` is where the next request continues. A
     character cut in half at the end is left for that request, so the
-    page never shows a replacement mark where none was written. If the
-    file shrank below ``offset`` (rewritten), reading restarts at zero and
-    ``reset`` tells the page to clear what it shows.
+    page never shows a replacement mark where none was written; a tail
+    starts at a line's beginning for the same reason. If the file shrank
+    below ``offset`` (rewritten), reading restarts at zero and ``reset``
+    tells the page to clear what it shows.
     """
     if stream not in STREAMS:
         raise UsageError(f"stream must be stdout or stderr, not {stream!r}")
     experiment = Experiment(store, experiment_id)
-    path = experiment.output_path(stream)
+    path = contained(experiment, experiment.output_path(stream))
     size = _size(path)
     reset = offset is not None and offset > size
-    start = max(0, size - OUTPUT_TAIL) if offset is None else offset
-    start = 0 if reset else start
+    if offset is None or reset:
+        start = _tail_start(path, size) if offset is None else 0
+    else:
+        start = offset
     data = _read_range(path, start, OUTPUT_CHUNK)
     decoder = codecs.getincrementaldecoder("utf-8")("replace")
     text = decoder.decode(data, final=False)
@@ -105,7 +154,7 @@ def output(
         "offset": start + len(data) - pending,
         "size": size,
         "reset": reset,
-        "truncated": offset is None and start > 0,
+        "truncated": start > 0 and offset is None,
         "status": experiment.status,
     }
 
@@ -115,6 +164,16 @@ def _size(path: Path) -> int:
         return path.stat().st_size
     except FileNotFoundError:
         return 0
+
+
+def _tail_start(path: Path, size: int) -> int:
+    """Where the last :data:`OUTPUT_TAIL` bytes begin, moved to a new line."""
+    if size <= OUTPUT_TAIL:
+        return 0
+    start = size - OUTPUT_TAIL
+    head = _read_range(path, start, OUTPUT_TAIL)
+    newline = head.find(b"\n")
+    return start + newline + 1 if newline >= 0 else start
 
 
 def _read_range(path: Path, start: int, count: int) -> bytes:
@@ -131,7 +190,8 @@ def patch_text(store: Store, experiment_id: str) -> str:
     experiment = Experiment(store, experiment_id)
     if not experiment.has_patch:
         raise ExperimentNotFoundError(f"experiment {experiment_id} has no patch")
-    return experiment.patch_path.read_bytes().decode("utf-8", "replace")
+    path = contained(experiment, experiment.patch_path)
+    return path.read_bytes().decode("utf-8", "replace")
 
 
 class ArtifactFile(NamedTuple):
@@ -143,12 +203,22 @@ class ArtifactFile(NamedTuple):
     name: str
 
 
+def _artifact_path(experiment: Experiment, name: str) -> Path:
+    """A regular file of the artifacts folder, or an error saying why not."""
+    path = experiment.artifact_path(name)
+    if experiment.artifacts_dir.is_symlink():
+        raise ArtifactError(f"the artifacts folder of {experiment.id} is a link")
+    contained(experiment, path)
+    if not path.is_file():
+        raise ExperimentNotFoundError(
+            f"experiment {experiment.id} has no artifact {name!r}"
+        )
+    return path
+
+
 def artifact_file(store: Store, experiment_id: str, name: str) -> ArtifactFile:
     """The artifact ``name`` refers to; only regular files inside artifacts/."""
-    experiment = Experiment(store, experiment_id)
-    path = experiment.artifact_path(name)
-    if not path.is_file():
-        raise ExperimentNotFoundError(f"experiment {experiment_id} has no {name!r}")
+    path = _artifact_path(Experiment(store, experiment_id), name)
     suffix = path.suffix.lower()
     if suffix in INLINE_IMAGES:
         return ArtifactFile(path, INLINE_IMAGES[suffix], True, path.name)
@@ -164,10 +234,11 @@ def artifact_preview(store: Store, experiment_id: str, name: str) -> dict[str, A
         data = handle.read(PREVIEW_BYTES)
     if b"\x00" in data:
         raise ArtifactError(f"{name!r} is binary; download it instead")
+    decoder = codecs.getincrementaldecoder("utf-8")("replace")
     return {
         "name": name,
         "size": size,
-        "text": data.decode("utf-8", "replace"),
+        "text": decoder.decode(data, final=size <= len(data)),
         "truncated": size > len(data),
     }
 

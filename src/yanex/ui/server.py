@@ -15,8 +15,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import webbrowser
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -41,6 +40,8 @@ from yanex.ui.arguments import Arguments
 
 STATIC = resources.files("yanex.ui") / "static"
 _TOKEN_MARK = "__YANEX_TOKEN__"
+#: The largest change request read; a name, a description and some tags.
+MAX_BODY = 64 * 1024
 
 
 def json_response(data: Any, status: int = 200) -> Response:
@@ -109,9 +110,12 @@ class _Api:
     async def update(self, request: Request) -> Response:
         if not guard.is_same_origin(request.headers, self.token):
             return guard.refusal("a change must come from the yanex page itself")
+        data = await request.body()
+        if len(data) > MAX_BODY:
+            raise UsageError(f"the request body is larger than {MAX_BODY} bytes")
         try:
-            body = json.loads(await request.body() or b"{}")
-        except ValueError:
+            body = json.loads(data or b"{}")
+        except (ValueError, RecursionError):
             raise UsageError("the request body is not JSON") from None
         change = _change_from(body)
         experiment_id = self._id(request)
@@ -155,11 +159,9 @@ def _http_error(request: Request, error: Exception) -> Response:
 
 
 def create_app(
-    store: Store,
-    allowed_hosts: Collection[str] | None = guard.LOOPBACK_HOSTS,
-    token: str | None = None,
+    store: Store, listen_host: str = "127.0.0.1", token: str | None = None
 ) -> Starlette:
-    """The application over ``store``; ``allowed_hosts=None`` accepts any host."""
+    """The application over ``store``, for a server listening on ``listen_host``."""
     api = _Api(store, token or guard.new_token())
     routes = [
         Route("/", api.page),
@@ -182,7 +184,9 @@ def create_app(
     }
     app = Starlette(
         routes=routes,
-        middleware=[Middleware(guard.Guard, allowed_hosts=allowed_hosts)],
+        middleware=[
+            Middleware(guard.Guard, host_names=guard.expected_names(listen_host))
+        ],
         exception_handlers=handlers,
     )
     app.state.token = api.token
@@ -193,50 +197,59 @@ def bind(host: str, port: int) -> socket.socket:
     """A listening socket on ``host``:``port`` (0: any free port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, port))
-    listener.listen(128)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host.strip("[]"), port))
+        listener.listen(128)
+    except BaseException:
+        listener.close()
+        raise
     return listener
 
 
 def url_of(listener: socket.socket) -> str:
     """The address a browser uses to reach ``listener``."""
     host, port = listener.getsockname()[:2]
-    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     shown = f"[{shown}]" if ":" in shown else shown
     return f"http://{shown}:{port}/"
 
 
 def serve(
     store: Store,
-    host: str = "127.0.0.1",
-    port: int = 0,
-    open_browser: bool = True,
-    on_ready: Callable[[str], None] | None = None,
+    listener: socket.socket,
+    on_started: Callable[[], None] | None = None,
 ) -> None:
-    """Serve the page until interrupted; ``on_ready`` receives the URL."""
+    """Serve the page on ``listener`` until Ctrl-C or SIGTERM.
+
+    uvicorn finishes the requests in flight, then raises the signal again:
+    Ctrl-C arrives to the caller as :class:`KeyboardInterrupt`.
+    ``on_started`` runs in a thread once the server accepts requests.
+    """
     import uvicorn
 
-    listener = bind(host, port)
-    url = url_of(listener)
-    allowed = guard.LOOPBACK_HOSTS if host in guard.LOOPBACK_HOSTS else None
-    app = create_app(store, allowed_hosts=allowed)
-    config = uvicorn.Config(app, log_level="warning", access_log=False)
+    host = listener.getsockname()[0]
+    app = create_app(store, listen_host=host)
+    config = uvicorn.Config(
+        app,
+        lifespan="off",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
     server = uvicorn.Server(config)
-    if on_ready is not None:
-        on_ready(url)
-    if open_browser:
+    if on_started is not None:
         threading.Thread(
-            target=_open_when_started, args=(server, url), daemon=True
+            target=_when_started, args=(server, on_started), daemon=True
         ).start()
     server.run(sockets=[listener])
 
 
-def _open_when_started(server: Any, url: str) -> None:
+def _when_started(server: Any, action: Callable[[], None]) -> None:
     import time
 
-    for _ in range(200):
+    for _ in range(400):
         if server.started:
-            webbrowser.open(url)
+            action()
             return
         time.sleep(0.05)
