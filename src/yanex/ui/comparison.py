@@ -36,6 +36,7 @@ def compare(store: Store, arguments: Arguments) -> dict[str, Any]:
         "metrics": metrics,
         "histories": _histories(store, ids[:MAX_CURVES]),
         "curves_truncated": len(ids) > MAX_CURVES,
+        "max_curves": MAX_CURVES,
     }
 
 

@@ -1,9 +1,13 @@
 /* yanex ui: a single page over the JSON API, routed by the URL's hash.
  *
- * Every piece of data is put on the page with textContent or as an
- * attribute value, never parsed as HTML, so names, tags, params and output
- * cannot inject markup. Routes: #/ (list, filters in the hash's query),
- * #/experiment/ID, #/compare?ids=A,B or #/compare?sweep=ID.
+ * Every piece of data is put on the page with textContent or as a DOM
+ * property or attribute value, never parsed as HTML, so names, tags,
+ * params and output cannot inject markup. Routes: #/ (the list, its
+ * filters in the hash's query), #/experiment/ID, #/compare?ids=A,B or
+ * #/compare?sweep=ID, so every view can be bookmarked and shared.
+ *
+ * Each view gets a generation number; timers and answers that arrive for
+ * an older view are dropped, so leaving a page stops its polling.
  */
 "use strict";
 
@@ -14,13 +18,16 @@ const PALETTE = ["#2f5fd0", "#d0612f", "#1f8a4c", "#9b3fc2", "#c23b3b", "#2a9fb0
   "#b7791f", "#5d6b82", "#e0469b", "#6d9c1f"];
 const COLUMNS = [
   ["id", "id"], ["name", "name"], ["status", "status"], ["script_name", "script"],
-  ["tags", "tags"], ["started_at", "started"], ["duration", "duration"],
+  ["tags", "tags"], ["sweep_id", "sweep"], ["started_at", "started"],
+  ["duration", "duration"],
 ];
 const STATUSES = ["", "created", "staged", "running", "completed", "failed",
   "cancelled", "lost"];
 const FILTERS = ["q", "status", "tag", "name", "script", "sweep", "started_after",
-  "where", "archived"];
+  "started_before", "where", "archived"];
+const PAGE_SIZES = [25, 50, 100, 250, 1000];
 
+let generation = 0;
 let timers = [];
 let charts = [];
 
@@ -53,11 +60,19 @@ async function api(path, options) {
   return body;
 }
 
-function later(callback, ms) {
-  timers.push(setTimeout(callback, ms));
+/* A function telling whether the view that called it is still shown. */
+function viewAlive() {
+  const mine = generation;
+  return () => mine === generation;
+}
+
+function later(alive, callback, ms) {
+  if (!alive()) return;
+  timers.push(setTimeout(() => { if (alive()) callback(); }, ms));
 }
 
 function clearPage() {
+  generation += 1;
   timers.forEach(clearTimeout);
   timers = [];
   charts.forEach((chart) => chart.destroy());
@@ -65,12 +80,15 @@ function clearPage() {
 }
 
 function show(...nodes) {
-  const view = document.getElementById("view");
-  view.replaceChildren(...nodes);
+  document.getElementById("view").replaceChildren(...nodes);
 }
 
 function failure(error) {
   return h("p", { class: "error" }, String(error.message || error));
+}
+
+function muted(text, props) {
+  return h("p", { class: "muted", ...props }, text);
 }
 
 function badge(status) {
@@ -78,7 +96,7 @@ function badge(status) {
   return h("span", { class: `badge status-${safe}` }, status || "?");
 }
 
-function tags(list) {
+function tagList(list) {
   return (list || []).map((tag) => h("span", { class: "tag" }, tag));
 }
 
@@ -120,6 +138,11 @@ function experimentLink(id, label) {
   return h("a", { href: `#/experiment/${encodeURIComponent(id)}` }, label || id);
 }
 
+function sweepLink(sweep, label) {
+  return h("a", { href: `#/compare?sweep=${encodeURIComponent(sweep)}`,
+    title: "compare this sweep" }, label || sweep);
+}
+
 function experimentPath(id) {
   return `/api/experiments/${encodeURIComponent(id)}`;
 }
@@ -129,33 +152,54 @@ function artifactPath(id, name) {
   return `${experimentPath(id)}/artifacts/${parts}`;
 }
 
-function kvTable(pairs) {
-  return h("table", { class: "kv" },
+function kvTable(pairs, props) {
+  return h("table", { class: "kv", ...props },
     h("tbody", null, pairs.map(([key, value]) =>
-      h("tr", null, h("td", null, key), h("td", null, value)))));
+      h("tr", null, h("th", { scope: "row" }, key), h("td", null, value)))));
 }
 
 /* ---------- charts ---------- */
 
+function chartWidth(box) {
+  return Math.max(280, box.clientWidth - 22);
+}
+
+/* Draw one chart in a new card of `container`; returns the uPlot object. */
 function chart(container, title, steps, series) {
-  const width = Math.max(320, container.clientWidth - 22 || 400);
+  const box = h("div", { class: "card chart", "data-metric": title },
+    h("div", { class: "chart-title" }, title));
+  container.append(box);
+  if (typeof uPlot === "undefined") {
+    box.append(h("p", { class: "error" }, "the chart library did not load"));
+    return null;
+  }
   const options = {
-    width, height: 220,
+    width: chartWidth(box), height: 220,
     scales: { x: { time: false } },
     legend: { show: series.length <= 12 },
     series: [{ label: "step" }, ...series.map((line, i) => ({
       label: line.label, stroke: PALETTE[i % PALETTE.length], width: 1.5,
       spanGaps: true, points: { show: steps.length <= 40 },
     }))],
-    axes: [{ label: "step" }, {}],
+    axes: [{ label: "step" }, { size: 60 }],
   };
-  const box = h("div", { class: "card chart" }, h("div", { class: "chart-title" }, title));
-  container.append(box);
-  if (typeof uPlot === "undefined") {
-    box.append(h("p", { class: "error" }, "chart library missing"));
-    return;
+  const plot = new uPlot(options, [steps, ...series.map((line) => line.values)], box);
+  charts.push(plot);
+  return plot;
+}
+
+function resizeCharts() {
+  for (const plot of charts) {
+    const box = plot.root.parentElement;
+    if (box) plot.setSize({ width: chartWidth(box), height: 220 });
   }
-  charts.push(new uPlot(options, [steps, ...series.map((line) => line.values)], box));
+}
+
+function numbers(steps, name) {
+  return steps.map((row) => {
+    const value = row.metrics[name];
+    return typeof value === "number" ? value : null;
+  });
 }
 
 function overlay(histories, labels, name) {
@@ -196,11 +240,12 @@ function filterForm(query) {
   const form = h("form", { class: "filters", id: "filters" },
     input("q", "search", "id, name, script, tag", 18),
     h("label", null, "status", status),
-    input("tag", "tag", "cifar"),
+    input("tag", "tags", "cifar, final"),
     input("name", "name", "glob*"),
     input("script", "script", "train.py"),
-    input("sweep", "sweep", "id or prefix", 10),
+    input("sweep", "sweep", "id or prefix", 9),
     input("started_after", "started after", "2 days ago"),
+    input("started_before", "started before", "2026-12-01"),
     input("where", "where", "lr<0.01; acc>=0.9", 20),
     h("label", null, "archived", archived),
     h("button", { class: "primary", type: "submit" }, "Apply"),
@@ -234,12 +279,13 @@ function listRequest(query) {
   return `/api/experiments?${request}`;
 }
 
-function sortHeader(query, key, label) {
+function sortHeader(query, key, label, kind) {
   const sorted = query.get("sort") === key;
   const descending = sorted && query.get("desc") === "1";
-  const classes = ["sortable", sorted ? "sorted" : "", descending ? "desc" : ""];
+  const classes = ["sortable", kind || "", sorted ? "sorted" : "", descending ? "desc" : ""];
   return h("th", {
-    class: classes.join(" ").trim(), title: `sort by ${key}`,
+    class: classes.join(" ").replace(/ +/g, " ").trim(),
+    title: `sort by ${key}`, "data-sort": key,
     onclick: () => {
       const next = new URLSearchParams(query);
       next.set("sort", key);
@@ -256,29 +302,40 @@ function valueKeys(rows, field) {
   return [...keys];
 }
 
+function listRow(row, params, metrics, chosen, onChoose) {
+  const sweep = row.sweep_id
+    ? sweepLink(row.sweep_id, `${row.sweep_id} #${row.sweep_index ?? "?"}`) : "";
+  return h("tr", { "data-id": row.id },
+    h("td", null, h("input", {
+      type: "checkbox", checked: chosen.has(row.id), title: "choose for comparison",
+      onchange: (event) => onChoose(row.id, event.target.checked),
+    })),
+    h("td", { class: "mono" }, experimentLink(row.id)),
+    h("td", { class: "name" }, row.name ? experimentLink(row.id, row.name) : ""),
+    h("td", null, badge(row.status)),
+    h("td", null, row.script_name || ""),
+    h("td", null, tagList(row.tags)),
+    h("td", { class: "mono" }, sweep),
+    h("td", null, formatTime(row.started_at)),
+    h("td", { class: "num" }, formatDuration(row.duration)),
+    params.map((key) => h("td", { class: "num" }, formatValue(row.params[key]))),
+    metrics.map((key) => h("td", { class: "num metric" }, formatValue(row.metrics[key]))));
+}
+
 function listTable(query, data, chosen, onChoose) {
   const params = valueKeys(data.experiments, "params");
   const metrics = valueKeys(data.experiments, "metrics");
   const head = h("tr", null, h("th", null, ""),
     COLUMNS.map(([key, label]) => sortHeader(query, key, label)),
-    params.map((key) => sortHeader(query, `params.${key}`, key)),
-    metrics.map((key) => sortHeader(query, `metrics.${key}`, key)));
-  const body = data.experiments.map((row) => h("tr", { "data-id": row.id },
-    h("td", null, h("input", {
-      type: "checkbox", checked: chosen.has(row.id), title: "choose for comparison",
-      onchange: (event) => onChoose(row.id, event.target.checked),
-    })),
-    h("td", null, experimentLink(row.id)),
-    h("td", null, row.name || ""),
-    h("td", null, badge(row.status)),
-    h("td", null, row.script_name || ""),
-    h("td", null, tags(row.tags)),
-    h("td", null, formatTime(row.started_at)),
-    h("td", { class: "num" }, formatDuration(row.duration)),
-    params.map((key) => h("td", { class: "num" }, formatValue(row.params[key]))),
-    metrics.map((key) => h("td", { class: "num" }, formatValue(row.metrics[key])))));
-  return h("div", { class: "table-wrap" },
-    h("table", { id: "experiments" }, h("thead", null, head), h("tbody", null, body)));
+    params.map((key) => sortHeader(query, `params.${key}`, key, "param")),
+    metrics.map((key) => sortHeader(query, `metrics.${key}`, key, "metric")));
+  const body = data.experiments.map((row) => listRow(row, params, metrics, chosen, onChoose));
+  const table = h("table", { id: "experiments" }, h("thead", null, head),
+    h("tbody", null, body));
+  if (!data.experiments.length) {
+    return h("div", null, table, muted("No experiment matches.", { id: "empty" }));
+  }
+  return h("div", { class: "table-wrap" }, table);
 }
 
 function pager(query, data) {
@@ -290,45 +347,47 @@ function pager(query, data) {
     go("#/", next);
   };
   const size = h("select", {
+    title: "rows per page",
     onchange: (event) => {
       const next = new URLSearchParams(query);
       next.set("limit", event.target.value);
       next.delete("offset");
       go("#/", next);
     },
-  }, [25, 50, 100, 250].map((n) => h("option", { value: n, selected: data.limit === n },
+  }, PAGE_SIZES.map((n) => h("option", { value: n, selected: data.limit === n },
     `${n} / page`)));
   return h("div", { class: "pager" },
-    h("button", { disabled: data.offset <= 0,
+    h("button", { type: "button", disabled: data.offset <= 0,
       onclick: () => move(Math.max(0, data.offset - data.limit)) }, "‹ Previous"),
     h("span", { id: "count" }, `${first}–${last} of ${data.total}`),
-    h("button", { disabled: last >= data.total,
+    h("button", { type: "button", disabled: last >= data.total,
       onclick: () => move(data.offset + data.limit) }, "Next ›"),
     size,
-    data.running ? h("span", { class: "muted" },
+    data.running ? h("span", { class: "muted", id: "live" },
       `${data.running} running: refreshing every ${REFRESH_MS / 1000} s`) : null);
 }
 
-function listPage(query) {
+function listPage(query, alive) {
   const chosen = new Set();
-  const results = h("div", { id: "results" }, h("p", { class: "muted" }, "Loading…"));
-  const compare = h("button", { id: "compare-chosen", disabled: true,
+  const results = h("div", { id: "results" }, muted("Loading…"));
+  const compare = h("button", { type: "button", id: "compare-chosen", disabled: true,
     onclick: () => go("#/compare", new URLSearchParams({ ids: [...chosen].join(",") })),
   }, "Compare chosen");
   const onChoose = (id, on) => {
     if (on) chosen.add(id); else chosen.delete(id);
     compare.disabled = chosen.size < 1;
-    compare.textContent = `Compare chosen (${chosen.size})`;
+    compare.textContent = chosen.size ? `Compare chosen (${chosen.size})` : "Compare chosen";
   };
-  show(h("h1", null, "Experiments"), filterForm(query), h("div", { class: "row" }, compare),
-    results);
+  show(h("h1", null, "Experiments"), filterForm(query),
+    h("div", { class: "row" }, compare), results);
   const load = async () => {
     try {
       const data = await api(listRequest(query));
+      if (!alive()) return;
       results.replaceChildren(pager(query, data), listTable(query, data, chosen, onChoose));
-      if (data.running) later(load, REFRESH_MS);
+      if (data.running) later(alive, load, REFRESH_MS);
     } catch (error) {
-      results.replaceChildren(failure(error));
+      if (alive()) results.replaceChildren(failure(error));
     }
   };
   load();
@@ -337,15 +396,15 @@ function listPage(query) {
 /* ---------- experiment page ---------- */
 
 function editForm(data, onSaved) {
-  const name = h("input", { name: "name", value: data.name || "", size: 40 });
-  const description = h("textarea", { name: "description", rows: 2, cols: 40 },
+  const name = h("input", { name: "name", value: data.name || "", size: 36 });
+  const description = h("textarea", { name: "description", rows: 2, cols: 36 },
     data.description || "");
-  const tagText = h("input", { name: "tags", value: (data.tags || []).join(", "), size: 40 });
-  const message = h("span", { class: "muted" });
+  const tagText = h("input", { name: "tags", value: (data.tags || []).join(", "), size: 36 });
+  const message = h("span", { class: "muted", id: "edit-message" });
+  let had = data.tags || [];
   const save = async (event) => {
     event.preventDefault();
     const wanted = tagText.value.split(",").map((t) => t.trim()).filter(Boolean);
-    const had = data.tags || [];
     const body = {
       name: name.value, description: description.value,
       add_tags: wanted.filter((t) => !had.includes(t)),
@@ -356,6 +415,7 @@ function editForm(data, onSaved) {
         method: "PATCH", body: JSON.stringify(body),
         headers: { "Content-Type": "application/json", "X-Yanex-Token": TOKEN },
       });
+      had = updated.tags || [];
       message.textContent = "saved";
       onSaved(updated);
     } catch (error) {
@@ -369,86 +429,102 @@ function editForm(data, onSaved) {
     h("span"), h("div", { class: "row" }, h("button", { type: "submit" }, "Save"), message));
 }
 
-function metadataTable(data) {
+function overviewTable(data) {
   const sweep = data.sweep && data.sweep.id;
   return kvTable([
     ["id", data.id],
     ["status", h("span", null, badge(data.status), " ", data.status_reason || "")],
+    ["description", data.description || ""],
     ["script", (data.script && data.script.path) || ""],
     ["command", (data.command || []).join(" ")],
+    ["host", [data.user, data.created_on].filter(Boolean).join("@")],
     ["created", formatTime(data.created_at)],
     ["started", formatTime(data.started_at)],
     ["ended", formatTime(data.ended_at)],
     ["duration", formatDuration(data.duration_s)],
     ["exit code", data.exit_code ?? ""],
-    ["sweep", sweep ? h("a", { href: `#/compare?sweep=${encodeURIComponent(sweep)}` },
-      `${sweep} (member ${data.sweep.index})`) : ""],
-    ["tags", h("span", null, tags(data.tags))],
-  ]);
+    ["sweep", sweep ? sweepLink(sweep, `${sweep} (member ${data.sweep.index})`) : ""],
+    ["tags", h("span", null, tagList(data.tags))],
+  ], { id: "overview" });
+}
+
+function diffLine(line) {
+  const kind = line.startsWith("+++") || line.startsWith("---") ? "file"
+    : line.startsWith("+") ? "add"
+      : line.startsWith("-") ? "del"
+        : line.startsWith("@@") ? "hunk"
+          : line.startsWith("diff ") ? "file" : "";
+  return h("span", { class: kind }, `${line}\n`);
 }
 
 function gitSection(data) {
   const git = data.git;
-  const section = h("section", null, h("h2", null, "Git"));
+  const section = h("section", { id: "git" }, h("h2", null, "Git"));
   if (!git || !git.is_repo) {
-    section.append(h("p", { class: "muted" }, "not run from a git repository"));
+    section.append(muted("Not run from a git repository: no code state recorded."));
     return section;
   }
+  const remotes = Object.entries(git.remotes || {}).map(([name, url]) => `${name}: ${url}`);
   section.append(kvTable([
-    ["commit", git.commit || ""], ["branch", git.branch || ""],
-    ["remote", git.remote_url || git.remote || ""],
-    ["dirty", git.dirty ? "yes: uncommitted changes were recorded" : "no"],
+    ["commit", h("span", { class: "mono" }, git.commit || "")],
+    ["branch", git.detached ? "(detached)" : git.branch || ""],
+    ["upstream", git.upstream || ""],
+    ["remotes", remotes.join("\n")],
+    ["uncommitted", git.dirty ? (git.changed || []).join(", ") : "none"],
   ]));
   if (data.has_patch) {
-    const diff = h("pre", { class: "diff", id: "patch" }, "loading patch…");
-    section.append(h("h2", null, "Uncommitted changes"), diff);
-    api(`${experimentPath(data.id)}/patch`).then((text) => {
-      diff.replaceChildren(...text.split("\n").map((line) => {
-        const kind = line.startsWith("+") && !line.startsWith("+++") ? "add"
-          : line.startsWith("-") && !line.startsWith("---") ? "del"
-            : line.startsWith("@@") ? "hunk" : "";
-        return h("span", { class: kind }, `${line}\n`);
-      }));
-    }, (error) => diff.replaceChildren(String(error.message)));
+    const diff = h("pre", { class: "diff", id: "patch" }, "loading the patch…");
+    section.append(h("h3", null, "Uncommitted changes (git.patch)"), diff);
+    api(`${experimentPath(data.id)}/patch`).then(
+      (text) => diff.replaceChildren(...text.replace(/\n$/, "").split("\n").map(diffLine)),
+      (error) => diff.replaceChildren(String(error.message)));
   }
   return section;
 }
 
-function metricsSection(id) {
+function metricsSection(id, alive) {
   const grid = h("div", { class: "grid", id: "charts" });
   const section = h("section", null, h("h2", null, "Metrics"), grid);
-  api(`${experimentPath(id)}/metrics`).then((data) => {
-    if (!data.names.length) {
-      grid.append(h("p", { class: "muted" }, "no metrics logged"));
+  const plots = new Map();
+  const empty = muted("No metrics logged.");
+  const load = async () => {
+    let data;
+    try {
+      data = await api(`${experimentPath(id)}/metrics`);
+    } catch (error) {
+      if (alive()) grid.replaceChildren(failure(error));
       return;
     }
+    if (!alive()) return;
     const steps = data.steps.map((row) => row.step);
     for (const name of data.names) {
-      const values = data.steps.map((row) => {
-        const value = row.metrics[name];
-        return typeof value === "number" ? value : null;
-      });
-      if (values.some((v) => v !== null)) chart(grid, name, steps, [{ label: name, values }]);
+      const values = numbers(data.steps, name);
+      if (!values.some((v) => v !== null)) continue;
+      if (plots.has(name)) plots.get(name).setData([steps, values]);
+      else plots.set(name, chart(grid, name, steps, [{ label: name, values }]));
     }
-  }, (error) => grid.append(failure(error)));
+    if (plots.size) empty.remove(); else grid.append(empty);
+    if (data.status === "running") later(alive, load, REFRESH_MS);
+  };
+  load();
   return section;
 }
 
-function outputSection(id, initialStatus) {
+function outputSection(id, alive) {
   const pre = h("pre", { id: "output" });
-  const note = h("span", { class: "muted" });
+  const note = h("span", { class: "muted", id: "output-note" });
   let stream = "stdout";
   let offset = null;
-  let generation = 0;
+  let chosen = 0;
   const buttons = {};
   const poll = async (mine) => {
     const query = new URLSearchParams({ stream });
     if (offset !== null) query.set("offset", String(offset));
     try {
       const chunk = await api(`${experimentPath(id)}/output?${query}`);
-      if (mine !== generation) return;
+      if (!alive() || mine !== chosen) return;
       if (chunk.reset) pre.textContent = "";
-      if (chunk.truncated) pre.append(`… (earlier output left out)\n`);
+      if (chunk.truncated) pre.append("… (earlier output left out)\n");
       if (chunk.text) {
         const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
         pre.append(chunk.text);
@@ -457,21 +533,22 @@ function outputSection(id, initialStatus) {
       offset = chunk.offset;
       const live = chunk.status === "running" || chunk.offset < chunk.size;
       note.textContent = live ? "live" : (pre.textContent ? "" : "(empty)");
-      if (live) later(() => poll(mine), OUTPUT_POLL_MS);
+      if (live) later(alive, () => poll(mine), OUTPUT_POLL_MS);
     } catch (error) {
-      note.textContent = error.message;
+      if (alive()) note.textContent = error.message;
     }
   };
   const choose = (name) => {
     stream = name;
     offset = null;
-    generation += 1;
+    chosen += 1;
     pre.textContent = "";
     Object.entries(buttons).forEach(([key, b]) => b.classList.toggle("active", key === name));
-    poll(generation);
+    poll(chosen);
   };
   for (const name of ["stdout", "stderr"]) {
-    buttons[name] = h("button", { type: "button", onclick: () => choose(name) }, name);
+    buttons[name] = h("button", { type: "button", id: `show-${name}`,
+      onclick: () => choose(name) }, name);
   }
   const section = h("section", null, h("h2", null, "Output"),
     h("div", { class: "tabs" }, buttons.stdout, buttons.stderr, note), pre);
@@ -479,62 +556,89 @@ function outputSection(id, initialStatus) {
   return section;
 }
 
+async function showPreview(card, path) {
+  try {
+    const shown = await api(`${path}?preview=1`);
+    card.append(h("pre", { class: "text" }, shown.text,
+      shown.truncated ? "\n… (cut short; download it for the rest)" : ""));
+  } catch (error) {
+    card.append(failure(error));
+  }
+}
+
+function artifactCard(id, artifact) {
+  const path = artifactPath(id, artifact.name);
+  const title = h("div", { class: "row" },
+    h("a", { href: path, download: artifact.name.split("/").pop() }, artifact.name),
+    h("span", { class: "muted" }, formatSize(artifact.size)));
+  const card = h("div", { class: "card artifact", "data-name": artifact.name }, title);
+  if (artifact.image) {
+    card.append(h("img", { class: "artifact", src: path, alt: artifact.name }));
+  } else if (artifact.text) {
+    showPreview(card, path);
+  } else {
+    const preview = h("button", { type: "button" }, "preview as text");
+    preview.addEventListener("click", () => {
+      preview.disabled = true;
+      showPreview(card, path);
+    });
+    title.append(preview);
+  }
+  return card;
+}
+
 function artifactsSection(data) {
   const section = h("section", { id: "artifacts" }, h("h2", null, "Artifacts"));
   if (!data.artifacts.length) {
-    section.append(h("p", { class: "muted" }, "no artifacts"));
+    section.append(muted("No artifacts."));
     return section;
   }
-  const list = h("div", { class: "grid" });
-  for (const artifact of data.artifacts) {
-    const path = artifactPath(data.id, artifact.name);
-    const card = h("div", { class: "card" }, h("div", { class: "row" },
-      h("a", { href: path, download: artifact.name.split("/").pop() }, artifact.name),
-      h("span", { class: "muted" }, formatSize(artifact.size))));
-    if (artifact.image) {
-      card.append(h("img", { class: "artifact", src: path, alt: artifact.name }));
-    } else {
-      const preview = h("button", { type: "button" }, "preview");
-      preview.addEventListener("click", async () => {
-        preview.disabled = true;
-        try {
-          const shown = await api(`${path}?preview=1`);
-          card.append(h("pre", { class: "diff" }, shown.text,
-            shown.truncated ? "\n… (truncated)" : ""));
-        } catch (error) {
-          card.append(failure(error));
-        }
-      });
-      card.firstChild.append(preview);
-    }
-    list.append(card);
-  }
-  section.append(list);
+  section.append(h("div", { class: "grid" },
+    data.artifacts.map((artifact) => artifactCard(data.id, artifact))));
   return section;
 }
 
-async function experimentPage(id) {
+function paramsSection(data) {
+  const pairs = Object.entries(data.flat_params || {}).map(([k, v]) => [k, formatValue(v)]);
+  return h("section", null, h("h2", null, "Parameters"),
+    pairs.length ? kvTable(pairs, { id: "params" }) : muted("No parameters."));
+}
+
+async function experimentPage(id, alive) {
   let data;
   try {
     data = await api(experimentPath(id));
   } catch (error) {
-    show(h("h1", null, "Experiment"), failure(error));
+    if (alive()) show(h("h1", null, "Experiment"), failure(error));
     return;
   }
-  const title = h("h1", null, data.name || data.id, " ", badge(data.status));
-  const rename = (updated) => {
-    title.replaceChildren(updated.name || updated.id, " ", badge(updated.status));
-    data = updated;
+  if (!alive()) return;
+  const title = h("h1", { id: "title" });
+  const overview = h("div");
+  const render = (fresh) => {
+    data = fresh;
+    title.replaceChildren(data.name || data.id, " ", badge(data.status));
+    overview.replaceChildren(overviewTable(data));
+    document.title = `${data.name || data.id} · yanex`;
   };
-  const params = Object.entries(data.flat_params || {}).map(([k, v]) => [k, formatValue(v)]);
+  render(data);
+  const watch = async () => {
+    try {
+      const fresh = await api(experimentPath(id));
+      if (alive()) render(fresh);
+    } catch (error) {
+      return;
+    }
+    if (data.status === "running") later(alive, watch, REFRESH_MS);
+  };
+  if (data.status === "running") later(alive, watch, REFRESH_MS);
   show(title,
-    h("div", { class: "grid" },
-      h("section", null, h("h2", null, "Overview"), metadataTable(data)),
-      h("section", null, h("h2", null, "Name, description, tags"), editForm(data, rename),
-        h("h2", null, "Parameters"),
-        params.length ? kvTable(params) : h("p", { class: "muted" }, "no parameters"))),
-    metricsSection(data.id),
-    outputSection(data.id, data.status),
+    h("div", { class: "columns" },
+      h("section", null, h("h2", null, "Overview"), overview),
+      h("section", null, h("h2", null, "Name, description, tags"), editForm(data, render),
+        paramsSection(data))),
+    metricsSection(data.id, alive),
+    outputSection(data.id, alive),
     artifactsSection(data),
     gitSection(data));
 }
@@ -546,7 +650,7 @@ function compareForm(query) {
     placeholder: "ids, prefixes or names, comma separated" });
   const sweep = h("input", { name: "sweep", value: query.get("sweep") || "", size: 12,
     placeholder: "sweep id" });
-  const form = h("form", { class: "filters" },
+  const form = h("form", { class: "filters", id: "compare-form" },
     h("label", null, "experiments", ids), h("label", null, "or a sweep", sweep),
     h("button", { class: "primary", type: "submit" }, "Compare"));
   form.addEventListener("submit", (event) => {
@@ -562,42 +666,44 @@ function compareForm(query) {
 function compareTable(data) {
   const head = h("tr", null, h("th", null, "id"), h("th", null, "name"),
     h("th", null, "status"),
-    data.param_keys.map((key) => h("th", { title: "param" }, key)),
-    data.metric_keys.map((key) => h("th", { title: "final metric" }, key)));
-  const body = data.experiments.map((row) => h("tr", null,
-    h("td", null, experimentLink(row.id)), h("td", null, row.name || ""),
+    data.param_keys.map((key) => h("th", { class: "param", title: "parameter" }, key)),
+    data.metric_keys.map((key) => h("th", { class: "metric", title: "final metric" }, key)));
+  const body = data.experiments.map((row) => h("tr", { "data-id": row.id },
+    h("td", { class: "mono" }, experimentLink(row.id)), h("td", null, row.name || ""),
     h("td", null, badge(row.status)),
     data.param_keys.map((key) => h("td", { class: "num" },
       formatValue((data.params[row.id] || {})[key]))),
-    data.metric_keys.map((key) => h("td", { class: "num" },
+    data.metric_keys.map((key) => h("td", { class: "num metric" },
       formatValue((data.metrics[row.id] || {})[key])))));
   return h("div", { class: "table-wrap" },
     h("table", { id: "comparison" }, h("thead", null, head), h("tbody", null, body)));
 }
 
-async function comparePage(query) {
+async function comparePage(query, alive) {
   const results = h("div", { id: "results" });
   show(h("h1", null, "Compare"), compareForm(query), results);
   if (!query.get("ids") && !query.get("sweep")) {
-    results.append(h("p", { class: "muted" },
-      "Name experiments above, or choose them in the list and press Compare chosen."));
+    results.append(muted(
+      "Name experiments above, or tick them in the list and press Compare chosen."));
     return;
   }
   let data;
   try {
     data = await api(`/api/compare?${query}`);
   } catch (error) {
-    results.append(failure(error));
+    if (alive()) results.append(failure(error));
     return;
   }
+  if (!alive()) return;
   const labels = Object.fromEntries(data.experiments.map((row) =>
     [row.id, row.name ? `${row.name} (${row.id})` : row.id]));
   const grid = h("div", { class: "grid", id: "charts" });
-  results.append(h("p", { class: "muted" },
-    `${data.experiments.length} experiments; params shown where they differ.`),
-    compareTable(data), h("h2", null, "Metrics"), grid);
+  const count = data.experiments.length;
+  const differing = count > 1 ? "parameters that differ" : "all parameters";
+  results.append(muted(`${count} experiment${count === 1 ? "" : "s"}: ${differing} `
+    + "and final metrics."), compareTable(data), h("h2", null, "Metrics"), grid);
   if (data.curves_truncated) {
-    grid.before(h("p", { class: "muted" }, "Curves are drawn for the first 50 only."));
+    grid.before(muted(`Curves are drawn for the first ${data.max_curves} only.`));
   }
   for (const name of data.metric_keys) {
     const { xs, series } = overlay(data.histories, labels, name);
@@ -609,16 +715,23 @@ async function comparePage(query) {
 
 function route() {
   clearPage();
+  const alive = viewAlive();
   const hash = location.hash.replace(/^#/, "") || "/";
   const path = hash.split("?")[0];
+  document.title = "yanex";
   if (path.startsWith("/experiment/")) {
-    experimentPage(decodeURIComponent(path.slice("/experiment/".length)));
+    experimentPage(decodeURIComponent(path.slice("/experiment/".length)), alive);
   } else if (path === "/compare") {
-    comparePage(hashQuery());
+    comparePage(hashQuery(), alive);
   } else {
-    listPage(hashQuery());
+    listPage(hashQuery(), alive);
   }
 }
 
+let resizing = null;
+window.addEventListener("resize", () => {
+  clearTimeout(resizing);
+  resizing = setTimeout(resizeCharts, 150);
+});
 window.addEventListener("hashchange", route);
 route();
