@@ -228,7 +228,7 @@ def test_list_counts_running_experiments(
     server: Server, stock: Stock, tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate"
-    experiment_id = start_running(stock.project, gate, name="counted")
+    experiment_id = start_running(stock, gate, name="counted")
     try:
         data = server.get("/api/experiments?status=running").json()
         assert data["running"] == 1
@@ -374,7 +374,7 @@ def test_output_of_a_running_experiment_grows(
     server: Server, stock: Stock, tmp_path: Path
 ) -> None:
     gate = tmp_path / "gate"
-    experiment_id = start_running(stock.project, gate, name="growing")
+    experiment_id = start_running(stock, gate, name="growing")
     path = f"/api/experiments/{experiment_id}/output"
     try:
         first = server.get(path).json()

@@ -272,8 +272,12 @@ class Server:
         return self.process.returncode, out.decode(), err.decode()
 
 
-def start_running(project: Project, gate: Path, name: str = "live") -> str:
-    """Start an experiment that waits for ``gate`` to exist; returns its id."""
+def start_running(stock: Stock, gate: Path, name: str) -> str:
+    """Start an experiment that waits for ``gate`` to exist; returns its id.
+
+    It joins the stock under ``name``, so counts stay right in later tests.
+    """
+    project = stock.project
     before = set(project.experiment_ids())
     process = project.popen(
         "run",
@@ -293,6 +297,7 @@ def start_running(project: Project, gate: Path, name: str = "live") -> str:
             stdout = project.store / experiment_id / "stdout.log"
             if stdout.exists() and b"waiting" in stdout.read_bytes():
                 _RUNNING[experiment_id] = process
+                stock.ids[name] = experiment_id
                 return experiment_id
         time.sleep(0.05)
     process.kill()

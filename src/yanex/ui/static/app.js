@@ -238,15 +238,15 @@ function filterForm(query) {
     (a) => h("option", { value: a, selected: (query.get("archived") || "exclude") === a },
       a)));
   const form = h("form", { class: "filters", id: "filters" },
-    input("q", "search", "id, name, script, tag", 18),
+    input("q", "search", "id, name, script, tag", 16),
     h("label", null, "status", status),
-    input("tag", "tags", "cifar, final"),
-    input("name", "name", "glob*"),
-    input("script", "script", "train.py"),
-    input("sweep", "sweep", "id or prefix", 9),
-    input("started_after", "started after", "2 days ago"),
-    input("started_before", "started before", "2026-12-01"),
-    input("where", "where", "lr<0.01; acc>=0.9", 20),
+    input("tag", "tags", "cifar, final", 10),
+    input("name", "name", "glob*", 10),
+    input("script", "script", "train.py", 9),
+    input("sweep", "sweep", "id or prefix", 8),
+    input("started_after", "started after", "2 days ago", 10),
+    input("started_before", "started before", "2026-12-01", 10),
+    input("where", "where", "lr<0.01; acc>=0.9", 16),
     h("label", null, "archived", archived),
     h("button", { class: "primary", type: "submit" }, "Apply"),
     h("button", { type: "button", onclick: () => go("#/") }, "Clear"));
@@ -299,7 +299,12 @@ function sortHeader(query, key, label, kind) {
 function valueKeys(rows, field) {
   const keys = new Set();
   rows.forEach((row) => Object.keys(row[field]).forEach((key) => keys.add(key)));
-  return [...keys];
+  return [...keys].sort();
+}
+
+function valueCell(value, kind) {
+  const text = formatValue(value);
+  return h("td", { class: `num ${kind}`, title: text.length > 24 ? text : null }, text);
 }
 
 function listRow(row, params, metrics, chosen, onChoose) {
@@ -311,15 +316,16 @@ function listRow(row, params, metrics, chosen, onChoose) {
       onchange: (event) => onChoose(row.id, event.target.checked),
     })),
     h("td", { class: "mono" }, experimentLink(row.id)),
-    h("td", { class: "name" }, row.name ? experimentLink(row.id, row.name) : ""),
+    h("td", { class: "name", title: row.name || null },
+      row.name ? experimentLink(row.id, row.name) : ""),
     h("td", null, badge(row.status)),
     h("td", null, row.script_name || ""),
     h("td", null, tagList(row.tags)),
     h("td", { class: "mono" }, sweep),
     h("td", null, formatTime(row.started_at)),
     h("td", { class: "num" }, formatDuration(row.duration)),
-    params.map((key) => h("td", { class: "num" }, formatValue(row.params[key]))),
-    metrics.map((key) => h("td", { class: "num metric" }, formatValue(row.metrics[key]))));
+    metrics.map((key) => valueCell(row.metrics[key], "metric")),
+    params.map((key) => valueCell(row.params[key], "param")));
 }
 
 function listTable(query, data, chosen, onChoose) {
@@ -327,8 +333,8 @@ function listTable(query, data, chosen, onChoose) {
   const metrics = valueKeys(data.experiments, "metrics");
   const head = h("tr", null, h("th", null, ""),
     COLUMNS.map(([key, label]) => sortHeader(query, key, label)),
-    params.map((key) => sortHeader(query, `params.${key}`, key, "param")),
-    metrics.map((key) => sortHeader(query, `metrics.${key}`, key, "metric")));
+    metrics.map((key) => sortHeader(query, `metrics.${key}`, key, "metric")),
+    params.map((key) => sortHeader(query, `params.${key}`, key, "param")));
   const body = data.experiments.map((row) => listRow(row, params, metrics, chosen, onChoose));
   const table = h("table", { id: "experiments" }, h("thead", null, head),
     h("tbody", null, body));
@@ -378,13 +384,14 @@ function listPage(query, alive) {
     compare.disabled = chosen.size < 1;
     compare.textContent = chosen.size ? `Compare chosen (${chosen.size})` : "Compare chosen";
   };
-  show(h("h1", null, "Experiments"), filterForm(query),
-    h("div", { class: "row" }, compare), results);
+  show(h("h1", null, "Experiments"), filterForm(query), results);
   const load = async () => {
     try {
       const data = await api(listRequest(query));
       if (!alive()) return;
-      results.replaceChildren(pager(query, data), listTable(query, data, chosen, onChoose));
+      const controls = pager(query, data);
+      controls.prepend(compare);
+      results.replaceChildren(controls, listTable(query, data, chosen, onChoose));
       if (data.running) later(alive, load, REFRESH_MS);
     } catch (error) {
       if (alive()) results.replaceChildren(failure(error));
