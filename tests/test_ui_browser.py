@@ -12,13 +12,13 @@ temporary folder.
 from __future__ import annotations
 
 import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import chromium
 from ui_support import (
     HOSTILE_NAME,
     HOSTILE_SAY,
@@ -31,16 +31,6 @@ from ui_support import (
 )
 
 REQUIRED = os.environ.get("YANEX_REQUIRE_BROWSER") == "1"
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 #: The first two series colours of the page's palette, as RGB.
 FIRST_COLOUR = (47, 95, 208)
 SECOND_COLOUR = (208, 97, 47)
@@ -64,27 +54,17 @@ def unavailable(why: str) -> None:
     pytest.skip(why)
 
 
-def chromium_path() -> str | None:
-    return (
-        os.environ.get("YANEX_CHROMIUM")
-        or shutil.which("chromium")
-        or shutil.which("chromium-browser")
-    )
-
-
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         unavailable("the playwright package is not installed")
-    executable = chromium_path()
-    if executable is None:
+    binary = chromium.executable()
+    if binary is None:
         unavailable("no chromium on this machine (apt-get install chromium)")
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=executable, args=CHROMIUM_FLAGS
-        )
+        launched = chromium.launch(playwright, binary)
         yield launched
         launched.close()
 
