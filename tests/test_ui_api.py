@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 import pytest
 
+from conftest import Project
 from ui_support import (
     HOSTILE_TAG,
     SECRET,
@@ -735,3 +736,37 @@ def test_hostile_names_and_tags_come_back_as_plain_data(
     assert server.get(f"/api/experiments/{stock.ids['hostile']}").headers[
         "content-type"
     ] == ("application/json")
+
+
+def test_cross_site_preflight_is_never_granted(server: Server, stock: Stock) -> None:
+    answer = server.request(
+        "OPTIONS",
+        f"/api/experiments/{stock.ids['editable']}",
+        headers={
+            "Origin": "http://evil.example",
+            "Access-Control-Request-Method": "PATCH",
+            "Access-Control-Request-Headers": "x-yanex-token",
+        },
+    )
+
+    assert answer.status == 405
+    assert not any(name.startswith("access-control-") for name in answer.headers)
+
+
+def test_non_finite_metrics_come_back_as_null(project: Project) -> None:
+    project.write(
+        "odd.py",
+        "import yanex\n"
+        "yanex.log_metrics({'gap': float('nan'), 'top': float('inf')}, step=0)\n",
+    )
+    assert project.yanex("run", "odd.py").returncode == 0
+    experiment_id = project.experiment_ids()[0]
+    server = Server(project, "--no-browser")
+    try:
+        listed_row = server.get("/api/experiments").json()["experiments"][0]
+        steps = server.get(f"/api/experiments/{experiment_id}/metrics").json()
+    finally:
+        server.stop()
+
+    assert listed_row["metrics"] == {"gap": None, "top": None}
+    assert steps["steps"][0]["metrics"] == {"gap": None, "top": None}

@@ -9,7 +9,7 @@ server answers with 400.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 
 from yanex import query, timeparse, where
@@ -23,10 +23,6 @@ class Arguments:
 
     def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
         self._pairs = list(pairs)
-
-    @classmethod
-    def of(cls, mapping: Mapping[str, str]) -> Arguments:
-        return cls(list(mapping.items()))
 
     def all(self, key: str) -> list[str]:
         """Every non-empty value of ``key``; commas split lists too."""

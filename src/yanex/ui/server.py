@@ -20,6 +20,7 @@ from importlib import resources
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -110,17 +111,26 @@ class _Api:
     async def update(self, request: Request) -> Response:
         if not guard.is_same_origin(request.headers, self.token):
             return guard.refusal("a change must come from the yanex page itself")
-        data = await request.body()
-        if len(data) > MAX_BODY:
-            raise UsageError(f"the request body is larger than {MAX_BODY} bytes")
-        try:
-            body = json.loads(data or b"{}")
-        except (ValueError, RecursionError):
-            raise UsageError("the request body is not JSON") from None
-        change = _change_from(body)
+        change = _change_from(await _read_body(request))
+        return await run_in_threadpool(self._apply, request, change)
+
+    def _apply(self, request: Request, change: dict[str, Any]) -> Response:
         experiment_id = self._id(request)
         manage.update(self.store, experiment_id, **change)
         return json_response(records.detail(self.store, experiment_id))
+
+
+async def _read_body(request: Request) -> Any:
+    """The request's JSON body, read no further than :data:`MAX_BODY` bytes."""
+    data = b""
+    async for chunk in request.stream():
+        data += chunk
+        if len(data) > MAX_BODY:
+            raise UsageError(f"the request body is larger than {MAX_BODY} bytes")
+    try:
+        return json.loads(data or b"{}")
+    except (ValueError, RecursionError):
+        raise UsageError("the request body is not JSON") from None
 
 
 def _change_from(body: Any) -> dict[str, Any]:
