@@ -49,15 +49,20 @@ def ui_command(host: str, port: int | None, no_browser: bool) -> int:
     from yanex.ui import guard, server
 
     listener = _listen(host, port)
-    if not guard.is_loopback(host):
-        output.warn(
-            f"listening on {host}: the experiment store is visible to the network"
-        )
-    url = server.url_of(listener)
-    click.echo(f"yanex ui: serving {url} (Ctrl-C stops)")
-    opener = None if no_browser else _browser_opener(url)
     try:
-        server.serve(Store(), listener, on_started=opener)
+        if not guard.is_loopback(host):
+            output.warn(
+                f"listening on {host}: the experiment store is visible to the network"
+            )
+        url = server.url_of(listener)
+        opener = None if no_browser else _browser_opener(url)
+
+        def started() -> None:
+            click.echo(f"yanex ui: serving {url} (Ctrl-C stops)")
+            if opener is not None:
+                opener()
+
+        server.serve(Store(), listener, on_started=started)
     except KeyboardInterrupt:
         pass
     finally:

@@ -14,6 +14,7 @@ from typing import Any
 from yanex import query
 from yanex.errors import UsageError
 from yanex.experiment import Experiment
+from yanex.index import Index
 from yanex.store import Store
 from yanex.ui.arguments import Arguments
 
@@ -23,9 +24,13 @@ MAX_EXPERIMENTS = 2000
 
 def compare(store: Store, arguments: Arguments) -> dict[str, Any]:
     """The experiments the arguments select, side by side."""
-    rows = _chosen(store, arguments)
-    ids = [row["id"] for row in rows]
-    params, metrics = query.params_and_metrics(store, ids)
+    index = Index(store)
+    try:
+        rows = _chosen(store, index, arguments)
+        ids = [row["id"] for row in rows]
+        params, metrics = query.params_and_metrics(store, ids, index)
+    finally:
+        index.close()
     return {
         "experiments": [
             {"id": r["id"], "name": r["name"], "status": r["status"]} for r in rows
@@ -40,14 +45,14 @@ def compare(store: Store, arguments: Arguments) -> dict[str, Any]:
     }
 
 
-def _chosen(store: Store, arguments: Arguments) -> list[dict[str, Any]]:
+def _chosen(store: Store, index: Index, arguments: Arguments) -> list[dict[str, Any]]:
     names = arguments.all("ids")
     sweep = arguments.one("sweep")
     if not names and sweep is None:
         raise UsageError("name experiments with ids=A,B or a sweep with sweep=ID")
     ids = tuple(query.resolve_many(store, names))
     filters = query.Filters(ids=ids, sweep=sweep, archived=query.INCLUDE)
-    rows = query.select(store, filters, limit=MAX_EXPERIMENTS).rows
+    rows = query.select(store, filters, MAX_EXPERIMENTS, index).rows
     if ids:
         position = {experiment_id: i for i, experiment_id in enumerate(ids)}
         rows.sort(key=lambda row: position[row["id"]])
