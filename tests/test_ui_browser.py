@@ -219,7 +219,7 @@ def test_experiment_page_draws_a_chart_per_metric(
 
 
 def test_experiment_page_shows_the_patch_as_a_diff(
-    page: Any, server: Server, stock: Stock
+    page: Any, server: Server, stock: Stock, screenshots: Path
 ) -> None:
     visit(page, server, f"#/experiment/{stock.ids['dirty']}")
 
@@ -227,10 +227,11 @@ def test_experiment_page_shows_the_patch_as_a_diff(
 
     assert added.inner_text().strip() == "+# an uncommitted change"
     assert page.locator("#git").inner_text().count("train.py") >= 1
+    page.locator("#git").screenshot(path=str(screenshots / "patch.png"))
 
 
 def test_experiment_page_shows_images_and_previews_text(
-    page: Any, server: Server, stock: Stock
+    page: Any, server: Server, stock: Stock, screenshots: Path
 ) -> None:
     visit(page, server, f"#/experiment/{stock.ids['files']}")
 
@@ -242,6 +243,7 @@ def test_experiment_page_shows_images_and_previews_text(
     assert page.locator("#artifacts b").count() == 0
     download = page.locator('.artifact[data-name="weights.bin"] a')
     assert download.get_attribute("download") == "weights.bin"
+    page.locator("#artifacts").screenshot(path=str(screenshots / "artifacts.png"))
 
 
 def test_compare_overlays_chosen_experiments(
