@@ -336,15 +336,23 @@ def rows(
 
 
 def values_of(
-    connection: sqlite3.Connection, table: str, ids: Iterable[str]
+    connection: sqlite3.Connection,
+    table: str,
+    ids: Iterable[str],
+    key: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Parameters or final metrics of some experiments, by id then key."""
+    """Parameters or final metrics of some experiments, by id then key.
+
+    With ``key``, only that parameter or metric is read.
+    """
     found: dict[str, dict[str, Any]] = {}
     wanted = list(ids)
+    only_key = "" if key is None else " AND key = ?"
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        query = f"SELECT id, key, json FROM {table} WHERE id IN ({marks})"
-        for experiment_id, key, encoded in connection.execute(query, chunk):
-            found.setdefault(experiment_id, {})[key] = json.loads(encoded)
+        query = f"SELECT id, key, json FROM {table} WHERE id IN ({marks}){only_key}"
+        arguments = chunk if key is None else [*chunk, key]
+        for experiment_id, name, encoded in connection.execute(query, arguments):
+            found.setdefault(experiment_id, {})[name] = json.loads(encoded)
     return found

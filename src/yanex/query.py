@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -26,6 +27,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     import sqlite3
 
+    from yanex.index import Index
     from yanex.where import Condition
 
 STATUSES = (*RECORDED_STATUSES, LOST)
@@ -58,14 +60,21 @@ class Selection(NamedTuple):
     total: int
 
 
-def select(store: Store, filters: Filters, limit: int | None = None) -> Selection:
-    """Experiments matching ``filters``, newest first, at most ``limit``."""
-    from yanex.index import Index, rows
+def select(
+    store: Store,
+    filters: Filters,
+    limit: int | None = None,
+    index: Index | None = None,
+) -> Selection:
+    """Experiments matching ``filters``, newest first, at most ``limit``.
+
+    Pass an open ``index`` to answer several questions from one refresh of
+    it (the web page does, once per request); it is left open.
+    """
+    from yanex.index import rows
 
     _check_statuses(filters.statuses)
-    index = Index(store)
-    try:
-        connection = index.connection()
+    with _connection(store, index) as connection:
         clause, parameters = _where_clause(filters)
         candidates = rows(
             connection,
@@ -77,9 +86,22 @@ def select(store: Store, filters: Filters, limit: int | None = None) -> Selectio
         matched = _judge(store, candidates, filters.statuses)
         shown = matched if limit is None else matched[:limit]
         full = _full_rows(connection, shown)
-    finally:
-        index.close()
     return Selection(full, len(matched))
+
+
+@contextmanager
+def _connection(store: Store, index: Index | None) -> Iterator[sqlite3.Connection]:
+    """A connection to ``index``, or to a fresh index closed afterwards."""
+    from yanex.index import Index
+
+    if index is not None:
+        yield index.connection()
+        return
+    opened = Index(store)
+    try:
+        yield opened.connection()
+    finally:
+        opened.close()
 
 
 def _check_statuses(statuses: Sequence[str]) -> None:
@@ -246,19 +268,15 @@ def _full_rows(
 
 
 def params_and_metrics(
-    store: Store, ids: Sequence[str]
+    store: Store, ids: Sequence[str], index: Index | None = None
 ) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Flattened parameters and final metrics of some experiments, by id."""
-    from yanex.index import Index, values_of
+    from yanex.index import values_of
 
-    index = Index(store)
-    try:
-        connection = index.connection()
+    with _connection(store, index) as connection:
         return values_of(connection, "params", ids), values_of(
             connection, "metrics", ids
         )
-    finally:
-        index.close()
 
 
 def resolve(store: Store, text: str) -> str:
