@@ -199,8 +199,11 @@ def test_two_hundred_thousand_lines_are_captured_completely(project: Project) ->
 def test_sigint_cancels_the_run_and_exits_130(project: Project) -> None:
     project.write(
         "train.py",
-        "import time\nprint('started', flush=True)\n"
-        "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n"
+        # 'started' is printed inside the try, so that the signal the test
+        # sends on reading it always lands where it is handled.
+        "import time\n"
+        "try:\n    print('started', flush=True)\n    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
         "    print('interrupted', flush=True)\n    raise\n",
     )
     process = project.popen("run", "train.py", stdout=subprocess.PIPE)
