@@ -16,7 +16,7 @@ from yanex.store import ExperimentSpec, Store
 
 
 def make(store: Store, **fields: object) -> str:
-    return store.create(ExperimentSpec(params={"lr": 0.1}, **fields))  # type: ignore[arg-type]
+    return store.create(ExperimentSpec(params={"lr": 0.1}, **fields))
 
 
 def test_new_experiments_get_eight_hex_ids(tmp_path: Path) -> None:
