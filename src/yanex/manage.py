@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from yanex import layout
+from yanex import host, layout, lifecycle
 from yanex.errors import StoreError
 from yanex.experiment import Experiment
-from yanex.store import CREATED, RUNNING, Store
+from yanex.store import CREATED, QUEUED, RUNNING, STAGED, Store
 
 _TRASH = ".trash"
 
@@ -48,6 +49,53 @@ def delete(store: Store, ids: Sequence[str]) -> Report:
         shutil.rmtree(target, ignore_errors=True)
         done.append(experiment_id)
     return Report(done, refused)
+
+
+def cancel(store: Store, ids: Sequence[str]) -> Report:
+    """Cancel experiments that have not ended, wherever they run.
+
+    A Slurm task is cancelled with ``scancel`` (its runner records the end,
+    or Slurm's account does); a local run gets SIGTERM through its runner,
+    which forwards it and records the run cancelled; an experiment not
+    started yet is recorded cancelled at once.
+    """
+    done: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for experiment_id in ids:
+        experiment = Experiment(store, experiment_id)
+        why = _cancel_one(store, experiment)
+        if why is None:
+            done.append(experiment_id)
+        else:
+            refused.append((experiment_id, why))
+    return Report(done, refused)
+
+
+def _cancel_one(store: Store, experiment: Experiment) -> str | None:
+    status = experiment.status
+    slurm = experiment.metadata.get("slurm")
+    if status in (QUEUED, RUNNING) and isinstance(slurm, dict) and slurm.get("job_id"):
+        from yanex.executors.slurm import cancel_job
+
+        cancel_job(f"{slurm['job_id']}_{slurm['array_index']}")
+        return None
+    if status == RUNNING:
+        return _signal_runner(experiment)
+    if status in (CREATED, STAGED, QUEUED):
+        lifecycle.mark_not_started(store, experiment.id, "cancelled before it started")
+        return None
+    return f"it is {status}"
+
+
+def _signal_runner(experiment: Experiment) -> str | None:
+    runner = experiment.metadata.get("runner") or {}
+    if not host.is_same_boot(runner) or not host.is_process_alive(runner):
+        return f"its runner runs on {runner.get('host') or 'another host'}"
+    try:
+        os.kill(int(runner["pid"]), signal.SIGTERM)
+    except OSError as error:
+        return f"cannot signal its runner: {error.strerror}"
+    return None
 
 
 def set_archived(store: Store, ids: Sequence[str], archived: bool) -> Report:
