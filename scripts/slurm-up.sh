@@ -45,7 +45,9 @@ start_munge() {
         is_alive "$dir/munged.pid" || rm -f "$dir/munged.pid"
         return
     fi
-    runuser -u munge -- munged --pid-file="$munge_run/munged.pid"
+    # Daemons must not inherit fd 3, the caller's $(...) pipe, or the
+    # caller's eval would wait for them to exit.
+    runuser -u munge -- munged --pid-file="$munge_run/munged.pid" 3>&-
     # Our own copy of the pid marks munged as ours for slurm-down.sh.
     cp "$munge_run/munged.pid" "$dir/munged.pid"
 }
@@ -65,7 +67,12 @@ real_memory_mb() {
 }
 
 write_config() {
+    # The node offers at least 8 CPUs whatever the machine has: test jobs
+    # mostly sleep, and a throttle can only be seen when Slurm has room for
+    # more tasks than the throttle lets run. config_overrides keeps slurmd
+    # from draining a node that claims more than it has.
     cpus=$(nproc)
+    [ "$cpus" -ge 8 ] || cpus=8
     mem=$(real_memory_mb)
     cat >"$dir/slurm.conf" <<CONF
 ClusterName=yanex-ci
@@ -95,6 +102,7 @@ JobAcctGatherType=jobacct_gather/none
 JobCompType=jobcomp/none
 # Finished jobs stay visible to "squeue -t all" for 5 minutes.
 MinJobAge=300
+SlurmdParameters=config_overrides
 KillWait=5
 ReturnToService=2
 JobRequeue=1
@@ -105,8 +113,8 @@ CONF
 
 start_slurm() {
     export SLURM_CONF="$dir/slurm.conf"
-    slurmctld -i
-    slurmd
+    slurmctld -i 3>&-
+    slurmd 3>&-
     tries=0
     until [ "$(sinfo -h -o %T 2>/dev/null)" = idle ]; do
         tries=$((tries + 1))

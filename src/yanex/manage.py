@@ -9,6 +9,7 @@ running is never deleted: its runner would go on writing into nothing.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -17,6 +18,7 @@ from typing import Any, NamedTuple
 
 from yanex import host, layout, lifecycle
 from yanex.errors import StoreError
+from yanex.executors.slurm.record import slurm_of
 from yanex.experiment import Experiment
 from yanex.store import CREATED, QUEUED, RUNNING, STAGED, Store
 
@@ -34,67 +36,125 @@ def delete(store: Store, ids: Sequence[str]) -> Report:
     """Delete experiments that are not running."""
     done: list[str] = []
     refused: list[tuple[str, str]] = []
-    trash = store.root / _TRASH
-    trash.mkdir(exist_ok=True)
     for experiment_id in ids:
         status = Experiment(store, experiment_id).status
-        if status in (RUNNING, CREATED):
+        if status in (RUNNING, CREATED, QUEUED):
             refused.append((experiment_id, f"it is {status}; cancel it first"))
             continue
-        target = trash / f"{experiment_id}-{layout.new_id()}"
-        try:
-            os.rename(store.directory(experiment_id), target)
-        except OSError as error:
-            raise StoreError(f"cannot delete {experiment_id}: {error}") from None
-        shutil.rmtree(target, ignore_errors=True)
+        _remove(store, experiment_id)
         done.append(experiment_id)
     return Report(done, refused)
+
+
+def discard(store: Store, ids: Sequence[str]) -> None:
+    """Remove experiments this process recorded but never started, e.g.
+    after the scheduler refused them, so that no trace of them is left."""
+    for experiment_id in ids:
+        if store.read_metadata(experiment_id).get("started_at") is None:
+            _remove(store, experiment_id)
+
+
+def _remove(store: Store, experiment_id: str) -> None:
+    """Move an experiment out of sight in one rename, then remove it."""
+    trash = store.root / _TRASH
+    trash.mkdir(exist_ok=True)
+    target = trash / f"{experiment_id}-{layout.new_id()}"
+    try:
+        os.rename(store.directory(experiment_id), target)
+    except OSError as error:
+        raise StoreError(f"cannot delete {experiment_id}: {error}") from None
+    shutil.rmtree(target, ignore_errors=True)
 
 
 def cancel(store: Store, ids: Sequence[str]) -> Report:
     """Cancel experiments that have not ended, wherever they run.
 
-    A Slurm task is cancelled with ``scancel`` (its runner records the end,
-    or Slurm's account does); a local run gets SIGTERM through its runner,
-    which forwards it and records the run cancelled; an experiment not
-    started yet is recorded cancelled at once.
+    - Slurm members, queued or running: their tasks are cancelled with one
+      ``scancel``; queued ones are recorded cancelled at once, running ones
+      by their task as it stops.
+    - Staged experiments are recorded cancelled.
+    - Experiments run here by ``yanex run``: their runner gets SIGTERM and
+      records them cancelled. That stops everything the runner runs, so it
+      is done only when all its unfinished experiments are to be cancelled.
     """
-    done: list[str] = []
     refused: list[tuple[str, str]] = []
+    slurm_ids: list[str] = []
+    local: list[Experiment] = []
+    done: list[str] = []
     for experiment_id in ids:
         experiment = Experiment(store, experiment_id)
-        why = _cancel_one(store, experiment)
-        if why is None:
+        status = experiment.status
+        if status in (QUEUED, RUNNING) and slurm_of(experiment.metadata):
+            slurm_ids.append(experiment_id)
+        elif status == STAGED:
+            lifecycle.mark_not_started(
+                store, experiment_id, _CANCELLED_BEFORE_START, expect=(STAGED,)
+            )
             done.append(experiment_id)
+        elif status in (CREATED, RUNNING):
+            local.append(experiment)
         else:
-            refused.append((experiment_id, why))
-    return Report(done, refused)
+            refused.append((experiment_id, f"it is {status}"))
+    if slurm_ids:
+        from yanex.executors.slurm.executor import cancel as cancel_on_slurm
+
+        done += cancel_on_slurm(store, slurm_ids, _CANCELLED_BEFORE_START)
+    local_done, local_refused = _cancel_local(store, local)
+    return Report(done + local_done, refused + local_refused)
 
 
-def _cancel_one(store: Store, experiment: Experiment) -> str | None:
-    status = experiment.status
-    slurm = experiment.metadata.get("slurm")
-    if status in (QUEUED, RUNNING) and isinstance(slurm, dict) and slurm.get("job_id"):
-        from yanex.executors.slurm import cancel_job
-
-        cancel_job(f"{slurm['job_id']}_{slurm['array_index']}")
-        return None
-    if status == RUNNING:
-        return _signal_runner(experiment)
-    if status in (CREATED, STAGED, QUEUED):
-        lifecycle.mark_not_started(store, experiment.id, "cancelled before it started")
-        return None
-    return f"it is {status}"
+_CANCELLED_BEFORE_START = "not started: cancelled with yanex cancel"
 
 
-def _signal_runner(experiment: Experiment) -> str | None:
-    runner = experiment.metadata.get("runner") or {}
-    if not host.is_same_boot(runner) or not host.is_process_alive(runner):
-        return f"its runner runs on {runner.get('host') or 'another host'}"
+def _cancel_local(
+    store: Store, experiments: Sequence[Experiment]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Signal the runners whose every unfinished experiment is chosen."""
+    done: list[str] = []
+    refused: list[tuple[str, str]] = []
+    chosen = {e.id for e in experiments}
+    by_runner: dict[str, list[Experiment]] = {}
+    for experiment in experiments:
+        key = json.dumps(experiment.metadata.get("runner"), sort_keys=True)
+        by_runner.setdefault(key, []).append(experiment)
+    for group in by_runner.values():
+        runner = group[0].metadata.get("runner") or {}
+        why = _runner_refusal(store, runner, chosen)
+        if why is None:
+            why = _signal(runner)
+        if why is None:
+            done += [e.id for e in group]
+        else:
+            refused += [(e.id, why) for e in group]
+    return done, refused
+
+
+def _runner_refusal(
+    store: Store, runner: dict[str, Any], chosen: set[str]
+) -> str | None:
+    if not host.is_same_boot(runner):
+        return f"it runs on {runner.get('host') or 'another host'}; cancel it there"
+    from yanex import query
+
+    unfinished = query.select(store, query.Filters(statuses=(CREATED, RUNNING)))
+    others = [
+        row["id"]
+        for row in unfinished.rows
+        if row.get("runner") == runner and row["id"] not in chosen
+    ]
+    if others:
+        return (
+            f"its runner (pid {runner.get('pid')}) also runs {len(others)} other"
+            " experiment(s); cancel them together or stop that yanex run"
+        )
+    return None
+
+
+def _signal(runner: dict[str, Any]) -> str | None:
     try:
         os.kill(int(runner["pid"]), signal.SIGTERM)
-    except OSError as error:
-        return f"cannot signal its runner: {error.strerror}"
+    except (OSError, KeyError, TypeError, ValueError) as error:
+        return f"cannot signal its runner: {error}"
     return None
 
 

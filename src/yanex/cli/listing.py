@@ -37,10 +37,7 @@ def list_command(limit: int, output_format: str, **options: Any) -> int:
       yanex list --sweep 3fa2 -F csv
     """
     filters = pop_filters(options)
-    store = Store()
-    selection = query.select(store, filters, limit=limit or None)
-    if _reconcile_shown(store, selection.rows):
-        selection = query.select(store, filters, limit=limit or None)
+    selection = query.select(Store(), filters, limit=limit or None)
     columns = ["id", "name", "status", "script", "tags", "started", "duration"]
     rows = [_list_row(row, output_format) for row in selection.rows]
     render.emit(columns, rows, output_format)
@@ -51,16 +48,6 @@ def list_command(limit: int, output_format: str, **options: Any) -> int:
         elif not selection.rows:
             output.note("no experiment matches")
     return 0
-
-
-def _reconcile_shown(store: Store, rows: list[dict[str, Any]]) -> bool:
-    """Let Slurm's account settle shown experiments it may have ended."""
-    active = [r["id"] for r in rows if r["status"] in ("queued", "running", "lost")]
-    if not active:
-        return False
-    from yanex.executors.slurm import reconcile
-
-    return bool(reconcile(store, active))
 
 
 def _list_row(row: dict[str, Any], output_format: str) -> list[Any]:

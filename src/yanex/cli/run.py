@@ -5,18 +5,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import click
 
 from yanex import launch, staging
-from yanex.cli import output, progress, table
+from yanex.cli import output, progress, run_slurm, table
+from yanex.cli.run_slurm import executor_options
 from yanex.runner import Launch, Outcome
-from yanex.store import COMPLETED, CREATED, STAGED, Store
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    from yanex.executors.slurm import SlurmOptions
+from yanex.store import COMPLETED, STAGED, Store
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,33 +59,7 @@ if TYPE_CHECKING:
 )
 @click.option("--stage", is_flag=True, help="Record the experiments; run them later.")
 @click.option("--staged", is_flag=True, help="Run every staged experiment.")
-@click.option(
-    "--executor",
-    type=click.Choice(["local", "slurm"]),
-    default="local",
-    show_default=True,
-    help="Where to run: here, or as one Slurm job array.",
-)
-@click.option("--detach", is_flag=True, help="Slurm: return once submitted.")
-@click.option("--slurm-partition", metavar="NAME", help="Slurm partition.")
-@click.option("--slurm-time", metavar="TIME", help="Time limit per task, e.g. 2:00:00.")
-@click.option("--slurm-gpus", type=click.IntRange(min=0), help="GPUs per task.")
-@click.option("--slurm-cpus", type=click.IntRange(min=1), help="CPUs per task.")
-@click.option("--slurm-mem", metavar="SIZE", help="Memory per task, e.g. 16G.")
-@click.option("--slurm-account", metavar="NAME", help="Slurm account.")
-@click.option("--slurm-qos", metavar="NAME", help="Slurm quality of service.")
-@click.option(
-    "--slurm-option",
-    "slurm_extra",
-    multiple=True,
-    metavar="OPTION",
-    help="Any other sbatch option, e.g. '--constraint=a100' (repeatable).",
-)
-@click.option(
-    "--slurm-requeue",
-    is_flag=True,
-    help="Let Slurm requeue preempted tasks; they resume the same experiment.",
-)
+@executor_options
 def run(
     script: str | None,
     script_args: tuple[str, ...],
@@ -102,9 +73,7 @@ def run(
     parallel: int | None,
     stage: bool,
     staged: bool,
-    executor: str,
-    detach: bool,
-    **slurm_settings: Any,
+    **executor_settings: Any,
 ) -> int:
     """Run SCRIPT as a tracked experiment; arguments after -- go to the script.
 
@@ -115,7 +84,9 @@ def run(
       yanex run train.py --param "lr=logspace(-4,-1,4)" -j 4
       yanex run train.py --param "seed=range(0,5)" --stage
       yanex run --staged -j 2
+      yanex run train.py --param "seed=range(0,8)" --executor slurm -j 4
     """
+    slurm = run_slurm.slurm_choice(executor_settings)
     if staged:
         describing = [script, configs, param_args, name, description, tags, stage]
         if any(describing) or ignore_dirty:
@@ -123,13 +94,16 @@ def run(
                 "--staged runs experiments as they were staged;"
                 " it takes no script, parameters or description"
             )
-        return _run_staged(
-            Store(), parallel, dry_run, _slurm(executor, detach, slurm_settings)
-        )
+        return _run_staged(Store(), parallel, dry_run, slurm)
     if script is None:
         raise click.UsageError("Missing argument 'SCRIPT'")
     if stage and parallel is not None:
         raise click.UsageError("--stage runs nothing, so --parallel does not apply")
+    if stage and slurm is not None:
+        raise click.UsageError(
+            "--stage runs nothing; send staged experiments to Slurm with"
+            " 'yanex run --staged --executor slurm'"
+        )
 
     request = launch.RunRequest(
         script=script,
@@ -152,41 +126,7 @@ def run(
     store = Store()
     if stage:
         return _stage(store, plan)
-    return _run_now(store, plan, parallel, _slurm(executor, detach, slurm_settings))
-
-
-class _SlurmChoice(NamedTuple):
-    options: SlurmOptions
-    detach: bool
-
-
-def _slurm(
-    executor: str, detach: bool, settings: dict[str, Any]
-) -> _SlurmChoice | None:
-    """The Slurm settings asked for, over the project's defaults, if any."""
-    if executor != "slurm":
-        given = [
-            name for name, value in settings.items() if value not in (None, (), False)
-        ]
-        if given or detach:
-            raise click.UsageError(
-                "--detach and --slurm-* options need --executor slurm"
-            )
-        return None
-    from yanex.executors.slurm import SlurmOptions, project_defaults
-
-    options = SlurmOptions(
-        partition=settings["slurm_partition"],
-        time=settings["slurm_time"],
-        gpus=settings["slurm_gpus"],
-        cpus=settings["slurm_cpus"],
-        mem=settings["slurm_mem"],
-        account=settings["slurm_account"],
-        qos=settings["slurm_qos"],
-        extra=tuple(settings["slurm_extra"]),
-        requeue=settings["slurm_requeue"],
-    )
-    return _SlurmChoice(options.merged_over(project_defaults(os.getcwd())), detach)
+    return _run_now(store, plan, parallel, slurm)
 
 
 def _show_plan(plan: launch.Plan) -> None:
@@ -222,70 +162,25 @@ def _stage(store: Store, plan: launch.Plan) -> int:
 
 
 def _run_now(
-    store: Store, plan: launch.Plan, parallel: int | None, slurm: _SlurmChoice | None
+    store: Store,
+    plan: launch.Plan,
+    parallel: int | None,
+    slurm: run_slurm.SlurmChoice | None,
 ) -> int:
-    status = STAGED if slurm is not None else CREATED
-    ids = launch.create_experiments(store, plan, status=status)
+    if slurm is not None:
+        run_slurm.check_available()
+    ids = launch.create_experiments(store, plan)
     names = [launch.member_name(plan, member) or "" for member in plan.members]
     labels = dict(zip(ids, names, strict=True))
     swept = {i: member.swept for i, member in zip(ids, plan.members, strict=True)}
     if slurm is not None:
-        return _run_on_slurm(store, ids, labels, swept, parallel, slurm, fresh=True)
-    runs = launch.launches(plan, ids)
-    if not plan.is_sweep:
-        return _run_single(store, runs[0])
-    return _run_batch(store, runs, labels, swept, parallel)
-
-
-def _run_on_slurm(
-    store: Store,
-    ids: list[str],
-    labels: dict[str, str],
-    swept: dict[str, Any],
-    parallel: int | None,
-    slurm: _SlurmChoice,
-    fresh: bool,
-) -> int:
-    from yanex.executors import slurm as slurm_executor
-
-    warning = slurm_executor.store_warning(store)
-    if warning is not None:
-        output.warn(warning)
-    throttle = parallel or 0
-    executor = slurm_executor.SlurmExecutor(slurm.options, detach=slurm.detach)
-    events = progress.Progress(labels, throttle or len(ids), streaming=False)
-    try:
-        report = executor.run(store, ids, throttle, events)
-    except slurm_executor.SlurmError:
-        if fresh:
-            from yanex import manage
-
-            manage.delete(store, ids)
-        raise
-    finally:
-        events.close()
-    submission = executor.submission
-    assert submission is not None
-    limit = f", at most {throttle} at once" if throttle else ""
-    output.note(f"submitted Slurm job {submission.job_id}: {len(ids)} tasks{limit}")
-    if slurm.detach:
-        click.echo(submission.job_id)
-        follow = _follow_hint(store, ids)
-        output.note(
-            f"follow it with 'yanex list {follow}'; cancel with 'yanex cancel {follow}'"
+        report = run_slurm.run_on_slurm(
+            store, ids, labels, parallel, slurm, discard_on_error=True
         )
-        return 0
-    _print_summary(report.outcomes, swept)
-    if report.cancelled_by is not None:
-        return 128 + int(report.cancelled_by)
-    return 0 if all(o.status == COMPLETED for o in report.outcomes) else 1
-
-
-def _follow_hint(store: Store, ids: list[str]) -> str:
-    sweep = store.read_metadata(ids[0]).get("sweep") or {}
-    if sweep.get("id") and len(ids) > 1:
-        return f"--sweep {sweep['id']}"
-    return " ".join(ids)
+        return _summarise(report, swept)
+    if not plan.is_sweep:
+        return _run_single(store, launch.launches(plan, ids)[0])
+    return _run_batch(store, ids, labels, swept, parallel)
 
 
 def _run_single(store: Store, run: Launch) -> int:
@@ -305,19 +200,27 @@ def _run_single(store: Store, run: Launch) -> int:
 
 def _run_batch(
     store: Store,
-    runs: Sequence[Launch],
+    ids: Sequence[str],
     labels: dict[str, str],
     swept: dict[str, Any],
     parallel: int | None,
 ) -> int:
-    workers = _workers(parallel, len(runs))
+    from yanex.executors.local import LocalExecutor
+
+    workers = _workers(parallel, len(ids))
     mode = f"{workers} at a time" if workers > 1 else "one at a time"
-    output.note(f"running {len(runs)} experiments, {mode}")
+    output.note(f"running {len(ids)} experiments, {mode}")
     events = progress.Progress(labels, workers, streaming=workers == 1)
-    report = launch.run_experiments(
-        store, runs, parallel=workers, echo=workers == 1, events=events
-    )
+    executor = LocalExecutor(echo=workers == 1)
+    report = executor.run(store, ids, workers, events)
     events.close()
+    return _summarise(report, swept)
+
+
+def _summarise(report: launch.RunReport | None, swept: dict[str, Any]) -> int:
+    """The summary table and the exit code of a batch; None: detached."""
+    if report is None:
+        return 0
     _print_summary(report.outcomes, swept)
     if report.skipped:
         count = len(report.skipped)
@@ -328,7 +231,10 @@ def _run_batch(
 
 
 def _run_staged(
-    store: Store, parallel: int | None, dry_run: bool, slurm: _SlurmChoice | None
+    store: Store,
+    parallel: int | None,
+    dry_run: bool,
+    slurm: run_slurm.SlurmChoice | None,
 ) -> int:
     ids = staging.staged_ids(store)
     if not ids:
@@ -341,9 +247,12 @@ def _run_staged(
         return 0
     swept = {i: (m.get("sweep") or {}).get("swept") or {} for i, m in metadata.items()}
     if slurm is not None:
-        return _run_on_slurm(store, ids, labels, swept, parallel, slurm, fresh=False)
-    runs = [staging.staged_launch(store, i) for i in ids]
-    return _run_batch(store, runs, labels, swept, parallel)
+        run_slurm.check_available()
+        report = run_slurm.run_on_slurm(
+            store, ids, labels, parallel, slurm, discard_on_error=False
+        )
+        return _summarise(report, swept)
+    return _run_batch(store, ids, labels, swept, parallel)
 
 
 def _show_staged(metadata: dict[str, dict[str, Any]], labels: dict[str, str]) -> None:

@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-import sys
+import os
 from collections.abc import Sequence
 
-from yanex.launch import RunReport, run_experiments
+from yanex.launch import RunReport, launch_from_record, run_experiments
 from yanex.runner import Events, Launch
 from yanex.staging import staged_launch
 from yanex.store import STAGED, Store
 
 
 class LocalExecutor:
-    """Runs experiments here, ``parallel`` at a time, from their records.
+    """Runs experiments here, ``parallel`` at a time (0: one per CPU).
 
-    With ``echo``, scripts' output also streams to this process's terminal
-    (sensible one at a time only).
+    With ``echo``, scripts' output also streams to this process's terminal,
+    which makes sense one at a time only.
     """
 
     name = "local"
 
     def __init__(self, echo: bool = False) -> None:
         self.echo = echo
+
+    def check(self) -> None:
+        """A local run needs nothing more than yanex itself."""
 
     def run(
         self,
@@ -30,17 +33,15 @@ class LocalExecutor:
         parallel: int,
         events: Events | None = None,
     ) -> RunReport:
-        runs = [launch_from_record(store, experiment_id) for experiment_id in ids]
+        runs = [_launch(store, experiment_id) for experiment_id in ids]
+        workers = parallel if parallel > 0 else (os.cpu_count() or 1)
         return run_experiments(
-            store, runs, parallel=parallel, echo=self.echo, events=events
+            store, runs, parallel=workers, echo=self.echo, events=events
         )
 
 
-def launch_from_record(store: Store, experiment_id: str) -> Launch:
-    """How to start a recorded experiment's script, from its own record."""
-    metadata = store.read_metadata(experiment_id)
-    if metadata.get("status") == STAGED:
+def _launch(store: Store, experiment_id: str) -> Launch:
+    """A staged experiment is claimed as it starts; a created one is ours."""
+    if store.read_metadata(experiment_id).get("status") == STAGED:
         return staged_launch(store, experiment_id)
-    script = metadata.get("script") or {}
-    argv = [sys.executable, str(script.get("path")), *script.get("args", [])]
-    return Launch(experiment_id, argv, str(metadata.get("cwd")))
+    return launch_from_record(store, experiment_id)
