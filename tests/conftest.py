@@ -165,3 +165,11 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> None:
+    """A Slurm cluster answers; skip (or fail in CI) otherwise."""
+    from slurm_support import require_cluster
+
+    require_cluster()

@@ -8,11 +8,15 @@ from collections.abc import Sequence
 from yanex.launch import RunReport, launch_from_record, run_experiments
 from yanex.runner import Events, Launch
 from yanex.staging import staged_launch
-from yanex.store import STAGED, Store
+from yanex.store import CREATED, STAGED, Store
 
 
 class LocalExecutor:
     """Runs experiments here, ``parallel`` at a time (0: one per CPU).
+
+    A staged experiment is claimed as it starts; a created one belongs to
+    this process already. Any other (taken by another runner meanwhile) is
+    skipped.
 
     With ``echo``, scripts' output also streams to this process's terminal,
     which makes sense one at a time only.
@@ -33,15 +37,18 @@ class LocalExecutor:
         parallel: int,
         events: Events | None = None,
     ) -> RunReport:
-        runs = [_launch(store, experiment_id) for experiment_id in ids]
+        runs: list[Launch] = []
+        skipped: list[str] = []
+        for experiment_id in ids:
+            status = store.read_metadata(experiment_id).get("status")
+            if status == STAGED:
+                runs.append(staged_launch(store, experiment_id))
+            elif status == CREATED:
+                runs.append(launch_from_record(store, experiment_id))
+            else:
+                skipped.append(experiment_id)
         workers = parallel if parallel > 0 else (os.cpu_count() or 1)
-        return run_experiments(
+        report = run_experiments(
             store, runs, parallel=workers, echo=self.echo, events=events
         )
-
-
-def _launch(store: Store, experiment_id: str) -> Launch:
-    """A staged experiment is claimed as it starts; a created one is ours."""
-    if store.read_metadata(experiment_id).get("status") == STAGED:
-        return staged_launch(store, experiment_id)
-    return launch_from_record(store, experiment_id)
+        return report._replace(skipped=skipped + report.skipped)

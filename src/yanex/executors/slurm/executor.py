@@ -398,7 +398,9 @@ class _Watch:
 
     def _report(self, experiment_id: str, metadata: dict[str, Any]) -> None:
         status = metadata.get("status")
-        if status == RUNNING and experiment_id not in self.started:
+        # A short member may end between two looks: its start still counts.
+        ran = status == RUNNING or metadata.get("started_at")
+        if ran and experiment_id not in self.started:
             self.started.add(experiment_id)
             if self.events is not None:
                 self.events.started(experiment_id)
