@@ -53,18 +53,20 @@ def require_cluster() -> None:
     pytest.skip(f"no Slurm cluster: {reason}")
 
 
-def squeue_state(task: str) -> str:
-    """Slurm's state of one task (``812_3``), e.g. ``COMPLETED``."""
+def squeue_state(task: str, field: str = "%T") -> str:
+    """One field of Slurm's view of a task (``812_3``): by default its
+    state, e.g. ``COMPLETED``; ``%r`` is the reason it waits."""
+    job = task.split("_")[0]
     done = subprocess.run(
-        ["squeue", "-h", "-r", "-t", "all", "-j", task.split("_")[0], "-o", "%i|%T"],
+        ["squeue", "-h", "-r", "-t", "all", "-j", job, "-o", f"%i|{field}"],
         capture_output=True,
         text=True,
         check=True,
     )
     for line in done.stdout.splitlines():
-        name, _, state = line.partition("|")
+        name, _, value = line.partition("|")
         if name == task:
-            return state
+            return value
     return ""
 
 

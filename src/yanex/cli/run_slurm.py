@@ -95,8 +95,9 @@ def slurm_choice(settings: dict[str, Any]) -> SlurmChoice | None:
     ]
     if settings.get("executor") != "slurm":
         if given:
-            flags = ", ".join("--" + name.replace("_", "-") for name in given)
-            raise click.UsageError(f"{flags} need(s) --executor slurm")
+            flags = ", ".join(_flag(name) for name in given)
+            verb = "needs" if len(given) == 1 else "need"
+            raise click.UsageError(f"{flags} {verb} --executor slurm")
         return None
     from yanex.executors.slurm.options import (
         SlurmOptions,
@@ -110,6 +111,11 @@ def slurm_choice(settings: dict[str, Any]) -> SlurmChoice | None:
     chosen["options"] = check_pass_through(chosen["options"], "--slurm-option")
     options = SlurmOptions(**chosen).over(project_defaults(os.getcwd()))
     return SlurmChoice(options, bool(settings.get("detach")))
+
+
+def _flag(name: str) -> str:
+    flag = "--" + name.replace("_", "-")
+    return "--slurm-option" if flag == "--slurm-options" else flag
 
 
 def check_available() -> None:
