@@ -183,3 +183,18 @@ def slurm_cluster() -> None:
     from slurm_support import require_cluster
 
     require_cluster()
+
+
+def most_at_once(records: list[dict[str, Any]]) -> int:
+    """How many of these experiments ran at once at most, by their records."""
+    from datetime import datetime
+
+    changes = []
+    for record in records:
+        changes.append((datetime.fromisoformat(record["started_at"]), 1))
+        changes.append((datetime.fromisoformat(record["ended_at"]), -1))
+    running = peak = 0
+    for _, change in sorted(changes):
+        running += change
+        peak = max(peak, running)
+    return peak

@@ -10,13 +10,12 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from conftest import Project
+from conftest import Project, most_at_once
 from yanex import launch, manage
 from yanex.executors import Executor
 from yanex.runner import Outcome
@@ -92,19 +91,6 @@ def metadata(store: Store, experiment_id: str) -> dict[str, Any]:
     return store.read_metadata(experiment_id)
 
 
-def peak_at_once(store: Store, ids: Sequence[str]) -> int:
-    changes = []
-    for experiment_id in ids:
-        found = metadata(store, experiment_id)
-        changes.append((datetime.fromisoformat(found["started_at"]), 1))
-        changes.append((datetime.fromisoformat(found["ended_at"]), -1))
-    running = peak = 0
-    for _, change in sorted(changes):
-        running += change
-        peak = max(peak, running)
-    return peak
-
-
 def test_every_member_completes_with_its_parameters(
     executor: Executor, project: Project, store: Store
 ) -> None:
@@ -164,7 +150,7 @@ def test_no_more_than_parallel_members_run_at_once(
     report = executor.run(store, ids, parallel=2)
 
     assert {o.status for o in report.outcomes} == {"completed"}
-    assert peak_at_once(store, ids) == 2
+    assert most_at_once([metadata(store, i) for i in ids]) == 2
 
 
 def test_each_start_and_end_is_reported(

@@ -13,12 +13,11 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
 
-from conftest import Project, project_in, wait_for
+from conftest import Project, most_at_once, project_in, wait_for
 from slurm_support import scontrol, squeue_state
 
 pytestmark = pytest.mark.usefixtures("slurm_cluster")
@@ -76,18 +75,6 @@ def listed(project: Project, *args: str) -> dict[str, dict[str, Any]]:
     result = project.yanex("list", "--limit", "0", "-F", "json", *args)
     assert result.returncode == 0, result.stderr
     return {row["id"]: row for row in json.loads(result.stdout)}
-
-
-def most_at_once(found: list[dict[str, Any]]) -> int:
-    changes = []
-    for member in found:
-        changes.append((datetime.fromisoformat(member["started_at"]), 1))
-        changes.append((datetime.fromisoformat(member["ended_at"]), -1))
-    running = peak = 0
-    for _, change in sorted(changes):
-        running += change
-        peak = max(peak, running)
-    return peak
 
 
 def start_watching(project: Project, *args: str) -> subprocess.Popen[bytes]:
