@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -74,7 +75,9 @@ def error_line(stderr: str) -> str:
 def submit(arguments: Sequence[str], script: str) -> str:
     """Submit ``script`` with sbatch ``arguments``; returns the job id."""
     command = [require("sbatch"), "--parsable", *arguments, script]
+    started = time.perf_counter()
     done = _run(command, COMMAND_TIMEOUT)
+    logger.debug("sbatch answered in %.3f s", time.perf_counter() - started)
     if done is None:
         raise SlurmError("sbatch did not answer; the job may or may not exist")
     if done.returncode != 0:

@@ -83,8 +83,6 @@ class Submission(NamedTuple):
     ids: list[str]
     #: Staged experiments another runner had taken first.
     skipped: list[str]
-    #: Seconds the sbatch call took.
-    sbatch_seconds: float
 
 
 class SlurmExecutor:
@@ -143,24 +141,22 @@ def submit(
     commands.require("sbatch")
     claims, skipped = _queue(store, ids, events)
     if not claims:
-        return Submission("", "", [], skipped, 0.0)
+        return Submission("", "", [], skipped)
     queued = [claim.experiment_id for claim in claims]
     batch = layout.new_id()
     directory = batch_directory(store, batch)
     try:
         _write_batch(store, directory, queued)
         arguments = _array_arguments(directory, len(queued), parallel, batch)
-        started = time.perf_counter()
         job_id = commands.submit(
             [*arguments, *options.sbatch_arguments()], str(directory / TASK_SCRIPT)
         )
-        sbatch_seconds = time.perf_counter() - started
     except BaseException:
         _release(store, claims)
         shutil.rmtree(directory, ignore_errors=True)
         raise
     _record_job(store, queued, job_id, batch)
-    return Submission(job_id, batch, queued, skipped, sbatch_seconds)
+    return Submission(job_id, batch, queued, skipped)
 
 
 class _Claim(NamedTuple):
