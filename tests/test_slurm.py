@@ -12,6 +12,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -269,8 +270,11 @@ def test_a_requeued_task_resumes_the_same_experiment(project: Project) -> None:
 
     scontrol("requeue", task)
     wait_for(lambda: project.metadata(directory)["status"] == "queued", timeout=30)
-    # Slurm holds a requeued job back for two minutes; start it now.
+    # Slurm holds a requeued job back for two minutes; start it sooner, but
+    # not within the second of the requeue, when slurmd still refuses it
+    # ("Job credential revoked").
     wait_for(lambda: squeue_state(task, "%T %r") == "PENDING BeginTime", timeout=30)
+    time.sleep(2)
     scontrol("update", f"JobId={task}", "StartTime=now")
 
     wait_for(lambda: project.metadata(directory)["restarts"] == 1, timeout=30)
@@ -279,6 +283,9 @@ def test_a_requeued_task_resumes_the_same_experiment(project: Project) -> None:
     assert project.experiment_ids() == [experiment_id]
     assert project.metadata(directory)["slurm"]["restart_count"] == 1
     assert stdout.read_text() == "attempt 0\nattempt 1\n"
+    shown = project.yanex("show", experiment_id).stdout.splitlines()
+    assert f"  slurm:       task {task} on {slurm['node']}" in shown
+    assert "  restarts:    1" in shown
 
 
 def test_a_refused_submission_says_why_and_records_nothing(

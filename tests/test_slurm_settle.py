@@ -206,3 +206,17 @@ def test_a_submission_that_never_reached_slurm_reads_lost(store: Store) -> None:
         "lost",
         f"its runner (pid {finished.pid} on this host) is gone",
     )
+
+
+def test_a_requeued_member_whose_restart_failed_is_failed(store: Store) -> None:
+    experiment_id = member(
+        store, **started(status="queued", reason="requeued by Slurm")
+    )
+
+    settled(store, experiment_id, TaskState("FAILED", "NonZeroExitCode"))
+
+    record = store.read_metadata(experiment_id)
+    assert (record["status"], record["reason"]) == (
+        "failed",
+        "FAILED: the Slurm task failed",
+    )
