@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from yanex import diagnostics, layout, lifecycle, staging
+from yanex import diagnostics, layout, lifecycle, liveness, staging
 from yanex.errors import SlurmError, YanexError
 from yanex.executors.slurm import commands
 from yanex.executors.slurm.options import SlurmOptions
@@ -400,10 +400,14 @@ class _Watch:
             self.started.add(experiment_id)
             if self.events is not None:
                 self.events.started(experiment_id)
-        if status in FINAL_STATUSES and not self._awaits_verdict(
-            experiment_id, metadata
-        ):
-            outcome = outcome_of(metadata)
+        outcome = None
+        if status in FINAL_STATUSES:
+            if not self._awaits_verdict(experiment_id, metadata):
+                outcome = outcome_of(metadata)
+        elif (slurm_of(metadata) or {}).get("gone"):
+            verdict = liveness.judge(metadata, None)
+            outcome = Outcome(experiment_id, verdict.status, reason=verdict.reason)
+        if outcome is not None:
             self.outcomes[experiment_id] = outcome
             if self.events is not None:
                 self.events.finished(outcome)
