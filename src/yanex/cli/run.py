@@ -55,7 +55,8 @@ from yanex.store import COMPLETED, STAGED, Store
     "--parallel",
     type=click.IntRange(min=0),
     metavar="N",
-    help="Run N experiments at once (0: one per CPU). Default: one at a time.",
+    help="Run N experiments at once (0: one per CPU). Default: one at a time."
+    " On Slurm: at most N tasks at once, no limit by default.",
 )
 @click.option("--stage", is_flag=True, help="Record the experiments; run them later.")
 @click.option("--staged", is_flag=True, help="Run every staged experiment.")
