@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -113,10 +114,13 @@ def test_a_store_under_tmp_is_warned_about(project: Project) -> None:
     result = project.yanex(*on_slurm())
 
     assert result.returncode == 0, result.stderr
-    assert result.error_lines[0] == (
-        f"yanex: warning: the store {project.store.resolve()} is under /tmp, which"
-        " compute nodes usually do not share; set YANEX_EXPERIMENTS_DIR to a"
-        " shared filesystem"
+    warning = result.error_lines[0]
+    assert warning.startswith(
+        f"yanex: warning: the store {project.store.resolve()} is under /"
+    )
+    assert warning.endswith(
+        ", which compute nodes usually do not share; set YANEX_EXPERIMENTS_DIR"
+        " to a shared filesystem"
     )
 
 
@@ -385,3 +389,20 @@ def test_a_task_past_its_time_limit_reads_back_failed_timeout(
     assert listed(project)[experiment_id]["status"] == "failed"
     assert f"  status:      failed ({reason})" in show.stdout.splitlines()
     assert from_results.stdout.strip() == f"failed|{reason}"
+
+
+def test_a_member_whose_job_slurm_does_not_know_reads_lost(tmp_path: Path) -> None:
+    from yanex.experiment import Experiment
+    from yanex.store import ExperimentSpec, Store
+
+    store = Store(tmp_path / "store")
+    experiment_id = store.create(ExperimentSpec(params={}), status="queued")
+    slurm = {"job_id": "99999999", "array_index": 0, "batch": "5e0c1a2b"}
+    store.update_metadata(experiment_id, lambda m: m.update(slurm=slurm))
+
+    experiment = Experiment(store, experiment_id)
+
+    assert (experiment.status, experiment.status_reason) == (
+        "lost",
+        "Slurm no longer knows task 99999999_0, and no end was recorded",
+    )
