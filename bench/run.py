@@ -23,6 +23,7 @@ SECTIONS = {
     "run": ("bench_run", "one tracked run"),
     "sweep": ("bench_sweep", "sweeps"),
     "inspect": ("bench_inspect", "finding experiments in a store of 10,000"),
+    "slurm": ("bench_slurm", "running on a Slurm cluster"),
     "ui": ("bench_ui", "the web page over 10,000 experiments"),
 }
 

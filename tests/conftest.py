@@ -110,10 +110,10 @@ class Project:
         return json.loads((directory / "params.json").read_text())["params"]
 
 
-@pytest.fixture
-def base_env(tmp_path: Path) -> dict[str, str]:
+def environment_in(tmp_path: Path) -> dict[str, str]:
+    """An environment for yanex with its home and store in ``tmp_path``."""
     home = tmp_path / "home"
-    home.mkdir()
+    home.mkdir(exist_ok=True)
     env = {
         key: value for key, value in os.environ.items() if not key.startswith("YANEX_")
     }
@@ -126,14 +126,24 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture
-def project(tmp_path: Path, base_env: dict[str, str]) -> Project:
+def project_in(tmp_path: Path) -> Project:
+    """A fresh committed git repository in ``tmp_path``, its store beside it."""
     root = tmp_path / "repo"
     root.mkdir()
-    made = Project(root, tmp_path / "store", base_env)
+    made = Project(root, tmp_path / "store", environment_in(tmp_path))
     made.git("init", "-q", "-b", "main")
     made.write(".gitignore", "__pycache__/\n")
     return made
+
+
+@pytest.fixture
+def base_env(tmp_path: Path) -> dict[str, str]:
+    return environment_in(tmp_path)
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return project_in(tmp_path)
 
 
 @pytest.fixture
@@ -165,3 +175,26 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 20.0) -> None:
             return
         time.sleep(0.02)
     raise AssertionError("condition not reached in time")
+
+
+@pytest.fixture(scope="session")
+def slurm_cluster() -> None:
+    """A Slurm cluster answers; skip (or fail in CI) otherwise."""
+    from slurm_support import require_cluster
+
+    require_cluster()
+
+
+def most_at_once(records: list[dict[str, Any]]) -> int:
+    """How many of these experiments ran at once at most, by their records."""
+    from datetime import datetime
+
+    changes = []
+    for record in records:
+        changes.append((datetime.fromisoformat(record["started_at"]), 1))
+        changes.append((datetime.fromisoformat(record["ended_at"]), -1))
+    running = peak = 0
+    for _, change in sorted(changes):
+        running += change
+        peak = max(peak, running)
+    return peak

@@ -19,7 +19,8 @@ callers receive the exception itself. Anything else escaping is a bug.
     ├── StoreError                  the store cannot be read or written
     │   └── DamagedRecordError      one record is unreadable
     ├── MetricError                 a metric value that cannot be stored
-    └── ArtifactError               an artifact that cannot be saved or loaded
+    ├── ArtifactError               an artifact that cannot be saved or loaded
+    └── SlurmError                  Slurm is missing or refused a request
 
 This module is imported by scripts through ``import yanex``; it must stay free
 of imports.
@@ -86,3 +87,7 @@ class MetricError(YanexError, TypeError):
 
 class ArtifactError(YanexError):
     """An artifact cannot be saved, copied or loaded."""
+
+
+class SlurmError(YanexError):
+    """Slurm's commands are missing, or Slurm refused what yanex asked."""

@@ -81,8 +81,23 @@ class Experiment:
     @property
     def verdict(self) -> liveness.Verdict:
         if self._verdict is None:
+            self._settle_with_slurm()
             self._verdict = liveness.judge(self.metadata, self.heartbeat_mtime())
         return self._verdict
+
+    def _settle_with_slurm(self) -> None:
+        """A Slurm member's record may lag behind Slurm: settle it first."""
+        if not isinstance(self.metadata.get("slurm"), dict):
+            return
+        from yanex.executors.slurm.record import needs_settling, slurm_of
+
+        status = str(self.metadata.get("status"))
+        if not needs_settling(status, slurm_of(self.metadata)):
+            return
+        from yanex.executors.slurm.settle import settle
+
+        if settle(self.store, [self.id]):
+            self.metadata = self.store.read_metadata(self.id)
 
     def heartbeat_mtime(self) -> float | None:
         """When the runner last showed it was alive, if it ever did."""

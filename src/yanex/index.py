@@ -34,7 +34,7 @@ from yanex.store import Store
 logger = diagnostics.get_logger(__name__)
 
 INDEX_FILE = "index.sqlite"
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _BUSY_MS = 5000
 
 _SCHEMA = """
@@ -56,7 +56,8 @@ CREATE TABLE experiments (
     reason TEXT,
     sweep_id TEXT,
     sweep_index INTEGER,
-    runner TEXT
+    runner TEXT,
+    slurm TEXT
 );
 CREATE INDEX experiments_created ON experiments (created_at);
 CREATE INDEX experiments_sweep ON experiments (sweep_id);
@@ -95,6 +96,7 @@ _COLUMNS = (
     "sweep_id",
     "sweep_index",
     "runner",
+    "slurm",
 )
 
 
@@ -276,6 +278,7 @@ def entry_from_records(
     script = (metadata.get("script") or {}).get("path")
     sweep = metadata.get("sweep") or {}
     summary = metadata.get("metrics_summary") or {}
+    slurm = metadata.get("slurm")
     tags = [str(tag) for tag in metadata.get("tags") or []]
     row = {
         "id": experiment_id,
@@ -296,6 +299,7 @@ def entry_from_records(
         "sweep_id": sweep.get("id"),
         "sweep_index": sweep.get("index"),
         "runner": json.dumps(metadata.get("runner")),
+        "slurm": json.dumps(slurm) if isinstance(slurm, dict) else None,
     }
     flat_params = list(params.flatten(tree).items())
     final = summary.get("final")

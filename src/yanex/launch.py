@@ -142,6 +142,14 @@ def launches(plan: Plan, ids: Sequence[str]) -> list[Launch]:
     return [Launch(experiment_id, list(argv), request.cwd) for experiment_id in ids]
 
 
+def launch_from_record(store: Store, experiment_id: str) -> Launch:
+    """How to start a recorded experiment's script, as its record says."""
+    metadata = store.read_metadata(experiment_id)
+    script = metadata.get("script") or {}
+    argv = [sys.executable, str(script.get("path")), *script.get("args", [])]
+    return Launch(experiment_id, argv, str(metadata.get("cwd")))
+
+
 def shared_params(plan: Plan) -> dict[str, Any]:
     """Parameters every member has in common, flattened to dotted keys."""
     swept = set(plan.members[0].swept)

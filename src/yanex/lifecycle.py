@@ -3,8 +3,9 @@
 ::
 
     created ──> running ──> completed | failed | cancelled
-    staged  ──┘    ^   └──> (runner gone: read back as ``lost``)
-                   └─ requeued (restart count + 1)
+    staged  ──┤    ^   └──> (runner gone: read back as ``lost``)
+              │    └─ requeued (restart count + 1)
+              └─> queued (waiting in a scheduler, e.g. Slurm) ──> running
 
 The runner, notebook sessions and cluster tasks all move experiments through
 these functions, so a record means the same thing whoever wrote it.
@@ -12,13 +13,16 @@ these functions, so a record means the same thing whoever wrote it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
 from yanex import host, layout
 from yanex.metrics import read_history
-from yanex.store import CANCELLED, RUNNING, Store, utc_now
+from yanex.store import CANCELLED, QUEUED, RUNNING, Store, utc_now
+
+#: A test a record must pass, under the lock, for a conditional change.
+Check = Callable[[dict[str, Any]], bool]
 
 
 def mark_running(
@@ -66,10 +70,35 @@ def mark_finished(
     stderr_tail: str | None = None,
 ) -> dict[str, Any]:
     """Write the final record: status, timing, exit code and metric summary."""
-    history = read_history(str(store.file(experiment_id, layout.METRICS_FILE)))
-    ended = utc_now()
+    metadata = finish_if(
+        store, experiment_id, status, None, exit_code, reason, stderr_tail
+    )
+    return _always(metadata)
 
-    def change(metadata: dict[str, Any]) -> None:
+
+def finish_if(
+    store: Store,
+    experiment_id: str,
+    status: str,
+    check: Check | None,
+    exit_code: int | None = None,
+    reason: str | None = None,
+    stderr_tail: str | None = None,
+    ended_at: str | None = None,
+    **extra: Any,
+) -> dict[str, Any] | None:
+    """Write the final record if ``check`` (under the lock) allows it.
+
+    ``ended_at`` defaults to now; a reader recording an end it learnt of
+    later passes the time the end happened. Returns None when ``check``
+    refused and nothing was written.
+    """
+    history = read_history(str(store.file(experiment_id, layout.METRICS_FILE)))
+    ended = ended_at or utc_now()
+
+    def change(metadata: dict[str, Any]) -> bool:
+        if check is not None and not check(metadata):
+            return False
         metadata.update(
             status=status,
             ended_at=ended,
@@ -77,20 +106,94 @@ def mark_finished(
             exit_code=exit_code,
             reason=reason,
             metrics_summary=history.summary(),
+            **extra,
         )
         if stderr_tail is not None:
             metadata["stderr_tail"] = stderr_tail
+        return True
 
-    return _always(store.update_metadata(experiment_id, change))
+    return store.update_metadata(experiment_id, change)
 
 
-def mark_not_started(store: Store, experiment_id: str, reason: str) -> dict[str, Any]:
-    """Record that a planned experiment was cancelled before it began."""
+def mark_not_started(
+    store: Store,
+    experiment_id: str,
+    reason: str,
+    expect: Collection[str] | None = None,
+) -> dict[str, Any] | None:
+    """Record that a planned experiment was cancelled before it began.
 
-    def change(metadata: dict[str, Any]) -> None:
+    With ``expect``, only an experiment whose status is one of those is
+    cancelled (None is returned otherwise): a queued experiment that its
+    task has just claimed is left to that task.
+    """
+
+    def change(metadata: dict[str, Any]) -> bool:
+        if expect is not None and metadata.get("status") not in expect:
+            return False
         metadata.update(status=CANCELLED, ended_at=utc_now(), reason=reason)
+        return True
 
-    return _always(store.update_metadata(experiment_id, change))
+    return store.update_metadata(experiment_id, change)
+
+
+def mark_queued(
+    store: Store, experiment_id: str, expect: Collection[str], **extra: Any
+) -> dict[str, Any] | None:
+    """Claim an experiment for a scheduler's queue (``queued``).
+
+    Like a runner's claim, it succeeds only from one of the ``expect``
+    statuses, checked and changed under the lock, so a staged experiment is
+    queued or run once. Until the scheduler has accepted the job, this
+    process is recorded as the runner: a submitter killed half-way leaves
+    the experiment reading ``lost``, not queued for ever.
+    """
+
+    def change(metadata: dict[str, Any]) -> bool:
+        if metadata.get("status") not in expect:
+            return False
+        metadata.update(status=QUEUED, runner=host.runner_identity(), **extra)
+        return True
+
+    return store.update_metadata(experiment_id, change)
+
+
+def release_queued(
+    store: Store, experiment_id: str, status: str, runner: Any
+) -> dict[str, Any] | None:
+    """Undo :func:`mark_queued` after a refused submission."""
+
+    def change(metadata: dict[str, Any]) -> bool:
+        if metadata.get("status") != QUEUED:
+            return False
+        metadata.update(status=status, runner=runner)
+        return True
+
+    return store.update_metadata(experiment_id, change)
+
+
+def mark_requeued(
+    store: Store, experiment_id: str, reason: str, check: Check, **extra: Any
+) -> dict[str, Any] | None:
+    """Record that the scheduler put a started experiment back in its queue.
+
+    The start time stays, so that the next start counts as a restart.
+    """
+
+    def change(metadata: dict[str, Any]) -> bool:
+        if not check(metadata):
+            return False
+        metadata.update(
+            status=QUEUED,
+            ended_at=None,
+            duration_s=None,
+            exit_code=None,
+            reason=reason,
+            **extra,
+        )
+        return True
+
+    return store.update_metadata(experiment_id, change)
 
 
 def _always(metadata: dict[str, Any] | None) -> dict[str, Any]:

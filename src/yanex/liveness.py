@@ -12,6 +12,13 @@ machine died, never does, so readers judge instead of trusting the record:
   from the start when there is no beat yet. A waiting member on another
   host cannot be judged and keeps its recorded status.
 
+An experiment ``queued`` in Slurm waits for Slurm, not for a process of
+ours, so it stays queued; readers first bring Slurm members' records up to
+date with Slurm itself (see :mod:`yanex.executors.slurm.settle`). Only a
+queued experiment whose submission never reached Slurm is judged by its
+submitter, and one that Slurm no longer knows while yanex recorded no end
+reads ``lost``.
+
 An experiment judged dead reads back as ``lost``, with the reason, wherever
 it is shown; the record itself is left as written.
 """
@@ -23,7 +30,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from yanex import host
-from yanex.store import CREATED, LOST, RUNNING
+from yanex.store import CREATED, LOST, QUEUED, RUNNING
 
 #: Seconds without a heartbeat after which a runner on another host is
 #: presumed dead, unless ``YANEX_HEARTBEAT_TIMEOUT`` says otherwise.
@@ -49,16 +56,35 @@ def judge(metadata: dict[str, Any], heartbeat_mtime: float | None) -> Verdict:
     """The truthful status of an experiment from its metadata and heartbeat."""
     recorded = str(metadata.get("status") or "")
     runner = metadata.get("runner")
-    if recorded not in (CREATED, RUNNING) or not isinstance(runner, dict):
+    slurm = metadata.get("slurm")
+    if isinstance(slurm, dict) and slurm.get("job_id"):
+        verdict = _judge_slurm(recorded, slurm)
+        if verdict is not None:
+            return verdict
+    if not needs_judging(recorded) or not isinstance(runner, dict):
         return Verdict(recorded, None)
     if host.is_same_boot(runner):
         if host.is_process_alive(runner):
             return Verdict(recorded, None)
         pid = runner.get("pid")
         return Verdict(LOST, f"its runner (pid {pid} on this host) is gone")
-    if recorded == CREATED:
+    if recorded != RUNNING:
         return Verdict(recorded, None)
     return _judge_remote(metadata, runner, heartbeat_mtime)
+
+
+def _judge_slurm(recorded: str, slurm: dict[str, Any]) -> Verdict | None:
+    """The verdict on a Slurm member, or None to judge its runner as usual."""
+    if recorded not in (QUEUED, RUNNING):
+        return None
+    if slurm.get("gone"):
+        task = f"{slurm.get('job_id')}_{slurm.get('array_index')}"
+        return Verdict(
+            LOST, f"Slurm no longer knows task {task}, and no end was recorded"
+        )
+    if recorded == QUEUED:
+        return Verdict(QUEUED, None)
+    return None
 
 
 def _judge_remote(
@@ -89,4 +115,4 @@ def _timestamp(text: Any) -> float | None:
 
 def needs_judging(status: str) -> bool:
     """Whether a recorded status could be hiding a lost experiment."""
-    return status in (CREATED, RUNNING)
+    return status in (CREATED, QUEUED, RUNNING)

@@ -74,7 +74,11 @@ def select(
     from yanex.index import rows
 
     _check_statuses(filters.statuses)
-    with _connection(store, index) as connection:
+    with _opened(store, index) as opened:
+        connection = opened.connection()
+        if _settle_slurm_members(store, connection, filters, limit):
+            opened.refresh()
+            connection = opened.connection()
         clause, parameters = _where_clause(filters)
         candidates = rows(
             connection,
@@ -90,18 +94,54 @@ def select(
 
 
 @contextmanager
-def _connection(store: Store, index: Index | None) -> Iterator[sqlite3.Connection]:
-    """A connection to ``index``, or to a fresh index closed afterwards."""
+def _opened(store: Store, index: Index | None) -> Iterator[Index]:
+    """``index`` itself, or a fresh index of the store closed afterwards."""
     from yanex.index import Index
 
     if index is not None:
-        yield index.connection()
+        yield index
         return
     opened = Index(store)
     try:
-        yield opened.connection()
+        yield opened
     finally:
         opened.close()
+
+
+def _settle_slurm_members(
+    store: Store, connection: sqlite3.Connection, filters: Filters, limit: int | None
+) -> bool:
+    """Bring the records of selected Slurm members in line with Slurm.
+
+    Only members that Slurm may know more about count (see
+    :mod:`yanex.executors.slurm.settle`), among those the answer shows: the
+    first ``limit``, or every match when a status filter may reach beyond
+    them. With none, Slurm is not asked. True if a record changed.
+    """
+    from yanex.index import rows
+
+    clause, parameters = _where_clause(filters._replace(statuses=()))
+    if limit is not None and not filters.statuses:
+        clause = (
+            f"id IN (SELECT id FROM experiments WHERE {clause}"
+            f" ORDER BY created_at DESC, id LIMIT {int(limit)})"
+        )
+    sql = f"SELECT id, status, slurm FROM experiments WHERE {clause}"
+    found = rows(connection, sql + " AND slurm IS NOT NULL", parameters)
+    if not found:
+        return False
+    from yanex.executors.slurm.record import needs_settling
+
+    pending = [
+        row["id"]
+        for row in found
+        if needs_settling(row["status"], json.loads(row["slurm"]))
+    ]
+    if not pending:
+        return False
+    from yanex.executors.slurm.settle import settle
+
+    return bool(settle(store, pending))
 
 
 def _check_statuses(statuses: Sequence[str]) -> None:
@@ -156,7 +196,7 @@ def _where_clause(filters: Filters) -> tuple[str, list[Any]]:
 def _recorded_statuses(statuses: Sequence[str]) -> list[str]:
     recorded = {s for s in statuses if s != LOST}
     if LOST in statuses:
-        recorded |= {"created", "running"}
+        recorded |= {"created", "queued", "running"}
     return sorted(recorded)
 
 
@@ -200,12 +240,15 @@ def _add_runners(
 
     pending = {r["id"]: r for r in candidates if liveness.needs_judging(r["status"])}
     for row in candidates:
-        row["runner"] = row["started_at"] = None
+        row["runner"] = row["started_at"] = row["slurm"] = None
     ids = list(pending)
     for start in range(0, len(ids), 500):
         chunk = ids[start : start + 500]
         marks = ", ".join("?" for _ in chunk)
-        query = f"SELECT id, runner, started_at FROM experiments WHERE id IN ({marks})"
+        query = (
+            "SELECT id, runner, started_at, slurm FROM experiments"
+            f" WHERE id IN ({marks})"
+        )
         for found in rows(connection, query, chunk):
             pending[found["id"]].update(found)
 
@@ -223,6 +266,7 @@ def _judge(
                 "status": row["status"],
                 "runner": json.loads(row["runner"] or "null"),
                 "started_at": row["started_at"],
+                "slurm": json.loads(row["slurm"] or "null"),
             }
             verdict = liveness.judge(metadata, _heartbeat(store, row["id"]))
             row["status"], row["status_reason"] = verdict.status, verdict.reason
@@ -260,6 +304,7 @@ def _full_rows(
         row = found[brief["id"]]
         row["tags"] = json.loads(row["tags"] or "[]")
         row["runner"] = json.loads(row["runner"] or "null")
+        row["slurm"] = json.loads(row["slurm"] or "null")
         row["recorded_status"] = brief["recorded_status"]
         row["status"] = brief["status"]
         row["status_reason"] = brief["status_reason"] or row.get("reason")
@@ -273,7 +318,8 @@ def params_and_metrics(
     """Flattened parameters and final metrics of some experiments, by id."""
     from yanex.index import values_of
 
-    with _connection(store, index) as connection:
+    with _opened(store, index) as opened:
+        connection = opened.connection()
         return values_of(connection, "params", ids), values_of(
             connection, "metrics", ids
         )

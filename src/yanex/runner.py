@@ -218,7 +218,7 @@ class Supervisor:
         pending = deque(launches)
         order = [launch.experiment_id for launch in pending]
         outcomes: dict[str, Outcome] = {}
-        with _SignalCatcher(self._selector) as catcher:
+        with SignalCatcher(self._selector) as catcher:
             self._signals = catcher.received
             while pending or self._children:
                 self._start_while_room(pending, outcomes)
@@ -329,7 +329,7 @@ class Supervisor:
         if child.pidfd is not None:
             self._selector.register(child.pidfd, selectors.EVENT_READ, child)
 
-    def _wait_and_handle(self, catcher: _SignalCatcher) -> None:
+    def _wait_and_handle(self, catcher: SignalCatcher) -> None:
         for key, _ in self._selector.select(self._timeout()):
             if key.data is None:
                 catcher.drain()
@@ -598,7 +598,7 @@ def _prctl_hook(parent_pid: int) -> Callable[[], None] | None:
     return hook
 
 
-class _SignalCatcher:
+class SignalCatcher:
     """Turns cancelling signals into entries of ``received`` and a wake-up.
 
     Handlers only note the signal; the supervisor's loop acts on it, so a
@@ -613,7 +613,7 @@ class _SignalCatcher:
         self._previous_wakeup = -1
         self._read = self._write = -1
 
-    def __enter__(self) -> _SignalCatcher:
+    def __enter__(self) -> SignalCatcher:
         import threading
 
         if threading.current_thread() is not threading.main_thread():

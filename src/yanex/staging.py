@@ -16,11 +16,11 @@ they differ.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from yanex import gitstate
 from yanex.errors import GitError
+from yanex.launch import launch_from_record
 from yanex.runner import Launch
 from yanex.store import STAGED, Store
 
@@ -40,24 +40,27 @@ def staged_ids(store: Store) -> list[str]:
 
 def staged_launch(store: Store, experiment_id: str) -> Launch:
     """A launch that claims a staged experiment and runs it as recorded."""
-    metadata = store.read_metadata(experiment_id)
-    script = metadata.get("script") or {}
-    argv = [sys.executable, str(script.get("path")), *script.get("args", [])]
-    cwd = str(metadata.get("cwd"))
+    launch = launch_from_record(store, experiment_id)
 
     def observe() -> tuple[dict[str, Any], str | None]:
-        return compare_code(store, experiment_id, cwd)
+        return compare_code(store, experiment_id, launch.cwd)
 
-    return Launch(experiment_id, argv, cwd, expect=(STAGED,), observe=observe)
+    return launch._replace(expect=(STAGED,), observe=observe)
 
 
 def compare_code(
-    store: Store, experiment_id: str, cwd: str
+    store: Store,
+    experiment_id: str,
+    cwd: str,
+    current: gitstate.GitState | None = None,
 ) -> tuple[dict[str, Any], str | None]:
-    """The code state now, to record, and a note if it differs from staging."""
+    """The code state now, to record, and a note if it differs from staging.
+
+    ``current``, when given, is the code state of ``cwd`` captured already.
+    """
     try:
         staged = store.read_git(experiment_id)
-        current = gitstate.capture(cwd)
+        current = current or gitstate.capture(cwd)
     except (GitError, OSError, ValueError, LookupError):
         return {}, None
     now = _summary(current.to_record())

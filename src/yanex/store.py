@@ -30,6 +30,7 @@ from yanex.errors import (
 
 CREATED = "created"
 STAGED = "staged"
+QUEUED = "queued"
 RUNNING = "running"
 COMPLETED = "completed"
 FAILED = "failed"
@@ -37,7 +38,7 @@ CANCELLED = "cancelled"
 LOST = "lost"
 
 #: Statuses a record can hold; ``lost`` is never written, only concluded.
-RECORDED_STATUSES = (CREATED, STAGED, RUNNING, COMPLETED, FAILED, CANCELLED)
+RECORDED_STATUSES = (CREATED, STAGED, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
 FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 
 _ID_ATTEMPTS = 64

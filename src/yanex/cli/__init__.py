@@ -29,6 +29,7 @@ _COMMANDS = {
     "archive": "yanex.cli.manage:archive_command",
     "unarchive": "yanex.cli.manage:unarchive_command",
     "update": "yanex.cli.manage:update_command",
+    "cancel": "yanex.cli.manage:cancel_command",
     "ui": "yanex.cli.ui:ui_command",
 }
 

@@ -114,3 +114,27 @@ def update_command(
     manage.update(store, experiment_id, name, description, add_tags, remove_tags)
     output.note(f"updated {experiment_id}")
     return 0
+
+
+@click.command("cancel", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("experiments", nargs=-1)
+@filter_options
+def cancel_command(experiments: tuple[str, ...], **options: Any) -> int:
+    """Cancel experiments that have not ended: running, queued or staged.
+
+    \b
+    Examples:
+      yanex cancel --sweep 3fa2      # a whole sweep, here or on Slurm
+      yanex cancel 7b9e1c2d
+    """
+    store = Store()
+    rows = _selected(store, experiments, options, query.EXCLUDE)
+    active = [r["id"] for r in rows if r["status"] in _ACTIVE]
+    if not active:
+        output.note("nothing to cancel")
+        return 0
+    _say("cancelled", manage.cancel(store, active))
+    return 0
+
+
+_ACTIVE = ("created", "staged", "queued", "running")

@@ -10,7 +10,8 @@ from typing import Any
 import click
 
 from yanex import launch, staging
-from yanex.cli import output, progress, table
+from yanex.cli import output, progress, run_slurm, table
+from yanex.cli.run_slurm import executor_options
 from yanex.runner import Launch, Outcome
 from yanex.store import COMPLETED, STAGED, Store
 
@@ -54,10 +55,12 @@ from yanex.store import COMPLETED, STAGED, Store
     "--parallel",
     type=click.IntRange(min=0),
     metavar="N",
-    help="Run N experiments at once (0: one per CPU). Default: one at a time.",
+    help="Run N experiments at once (0: one per CPU). Default: one at a time."
+    " On Slurm: at most N tasks at once, no limit by default.",
 )
 @click.option("--stage", is_flag=True, help="Record the experiments; run them later.")
 @click.option("--staged", is_flag=True, help="Run every staged experiment.")
+@executor_options
 def run(
     script: str | None,
     script_args: tuple[str, ...],
@@ -71,6 +74,7 @@ def run(
     parallel: int | None,
     stage: bool,
     staged: bool,
+    **executor_settings: Any,
 ) -> int:
     """Run SCRIPT as a tracked experiment; arguments after -- go to the script.
 
@@ -81,7 +85,9 @@ def run(
       yanex run train.py --param "lr=logspace(-4,-1,4)" -j 4
       yanex run train.py --param "seed=range(0,5)" --stage
       yanex run --staged -j 2
+      yanex run train.py --param "seed=range(0,8)" --executor slurm -j 4
     """
+    slurm = run_slurm.slurm_choice(executor_settings)
     if staged:
         describing = [script, configs, param_args, name, description, tags, stage]
         if any(describing) or ignore_dirty:
@@ -89,11 +95,16 @@ def run(
                 "--staged runs experiments as they were staged;"
                 " it takes no script, parameters or description"
             )
-        return _run_staged(Store(), parallel, dry_run)
+        return _run_staged(Store(), parallel, dry_run, slurm)
     if script is None:
         raise click.UsageError("Missing argument 'SCRIPT'")
     if stage and parallel is not None:
         raise click.UsageError("--stage runs nothing, so --parallel does not apply")
+    if stage and slurm is not None:
+        raise click.UsageError(
+            "--stage runs nothing; send staged experiments to Slurm with"
+            " 'yanex run --staged --executor slurm'"
+        )
 
     request = launch.RunRequest(
         script=script,
@@ -116,7 +127,7 @@ def run(
     store = Store()
     if stage:
         return _stage(store, plan)
-    return _run_now(store, plan, parallel)
+    return _run_now(store, plan, parallel, slurm)
 
 
 def _show_plan(plan: launch.Plan) -> None:
@@ -151,15 +162,26 @@ def _stage(store: Store, plan: launch.Plan) -> int:
     return 0
 
 
-def _run_now(store: Store, plan: launch.Plan, parallel: int | None) -> int:
+def _run_now(
+    store: Store,
+    plan: launch.Plan,
+    parallel: int | None,
+    slurm: run_slurm.SlurmChoice | None,
+) -> int:
+    if slurm is not None:
+        run_slurm.check_available()
     ids = launch.create_experiments(store, plan)
-    runs = launch.launches(plan, ids)
-    if not plan.is_sweep:
-        return _run_single(store, runs[0])
     names = [launch.member_name(plan, member) or "" for member in plan.members]
     labels = dict(zip(ids, names, strict=True))
     swept = {i: member.swept for i, member in zip(ids, plan.members, strict=True)}
-    return _run_batch(store, runs, labels, swept, parallel)
+    if slurm is not None:
+        report = run_slurm.run_on_slurm(
+            store, ids, labels, parallel, slurm, discard_on_error=True
+        )
+        return _summarise(report, swept)
+    if not plan.is_sweep:
+        return _run_single(store, launch.launches(plan, ids)[0])
+    return _run_batch(store, ids, labels, swept, parallel)
 
 
 def _run_single(store: Store, run: Launch) -> int:
@@ -179,19 +201,27 @@ def _run_single(store: Store, run: Launch) -> int:
 
 def _run_batch(
     store: Store,
-    runs: Sequence[Launch],
+    ids: Sequence[str],
     labels: dict[str, str],
     swept: dict[str, Any],
     parallel: int | None,
 ) -> int:
-    workers = _workers(parallel, len(runs))
+    from yanex.executors.local import LocalExecutor
+
+    workers = _workers(parallel, len(ids))
     mode = f"{workers} at a time" if workers > 1 else "one at a time"
-    output.note(f"running {len(runs)} experiments, {mode}")
+    output.note(f"running {len(ids)} experiments, {mode}")
     events = progress.Progress(labels, workers, streaming=workers == 1)
-    report = launch.run_experiments(
-        store, runs, parallel=workers, echo=workers == 1, events=events
-    )
+    executor = LocalExecutor(echo=workers == 1)
+    report = executor.run(store, ids, workers, events)
     events.close()
+    return _summarise(report, swept)
+
+
+def _summarise(report: launch.RunReport | None, swept: dict[str, Any]) -> int:
+    """The summary table and the exit code of a batch; None: detached."""
+    if report is None:
+        return 0
     _print_summary(report.outcomes, swept)
     if report.skipped:
         count = len(report.skipped)
@@ -201,7 +231,12 @@ def _run_batch(
     return 0 if all(o.status == COMPLETED for o in report.outcomes) else 1
 
 
-def _run_staged(store: Store, parallel: int | None, dry_run: bool) -> int:
+def _run_staged(
+    store: Store,
+    parallel: int | None,
+    dry_run: bool,
+    slurm: run_slurm.SlurmChoice | None,
+) -> int:
     ids = staging.staged_ids(store)
     if not ids:
         output.note("nothing is staged")
@@ -212,8 +247,13 @@ def _run_staged(store: Store, parallel: int | None, dry_run: bool) -> int:
         _show_staged(metadata, labels)
         return 0
     swept = {i: (m.get("sweep") or {}).get("swept") or {} for i, m in metadata.items()}
-    runs = [staging.staged_launch(store, i) for i in ids]
-    return _run_batch(store, runs, labels, swept, parallel)
+    if slurm is not None:
+        run_slurm.check_available()
+        report = run_slurm.run_on_slurm(
+            store, ids, labels, parallel, slurm, discard_on_error=False
+        )
+        return _summarise(report, swept)
+    return _run_batch(store, ids, labels, swept, parallel)
 
 
 def _show_staged(metadata: dict[str, dict[str, Any]], labels: dict[str, str]) -> None:
@@ -301,4 +341,4 @@ def rerun(
     if dry_run:
         _show_plan(plan)
         return 0
-    return _run_now(store, plan, parallel)
+    return _run_now(store, plan, parallel, None)

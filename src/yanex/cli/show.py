@@ -88,6 +88,7 @@ def _describe(found: Experiment) -> list[str]:
     if sweep:
         position = f"{sweep.get('index', 0) + 1} of {sweep.get('size')}"
         lines.append(_field("sweep", f"{sweep.get('id')} ({position})"))
+    lines += _slurm_lines(metadata)
     lines += _section("params", params.flatten(found.params))
     lines += _git_lines(found)
     lines += _metric_lines(found)
@@ -95,6 +96,19 @@ def _describe(found: Experiment) -> list[str]:
     for stream in ("stdout", "stderr"):
         lines += _output_lines(found, stream)
     return [line for line in lines if line is not None]
+
+
+def _slurm_lines(metadata: dict[str, Any]) -> list[Any]:
+    """Where Slurm ran it, and how often it was started again."""
+    slurm = metadata.get("slurm")
+    if not isinstance(slurm, dict) or not slurm.get("job_id"):
+        return []
+    task = f"task {slurm['job_id']}_{slurm.get('array_index')}"
+    node = f" on {slurm['node']}" if slurm.get("node") else ""
+    return [
+        _field("slurm", task + node),
+        _field("restarts", metadata.get("restarts") or None),
+    ]
 
 
 def _field(label: str, value: Any) -> Any:

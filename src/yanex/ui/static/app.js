@@ -21,8 +21,8 @@ const COLUMNS = [
   ["tags", "tags"], ["sweep_id", "sweep"], ["started_at", "started"],
   ["duration", "duration"],
 ];
-const STATUSES = ["", "created", "staged", "running", "completed", "failed",
-  "cancelled", "lost"];
+const STATUSES = ["", "created", "staged", "queued", "running", "completed",
+  "failed", "cancelled", "lost"];
 const FILTERS = ["q", "status", "tag", "name", "script", "sweep", "started_after",
   "started_before", "where", "archived"];
 const PAGE_SIZES = [25, 50, 100, 250, 1000];

@@ -1,0 +1,54 @@
+"""Running recorded experiments on this machine, now."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from yanex.launch import RunReport, launch_from_record, run_experiments
+from yanex.runner import Events, Launch
+from yanex.staging import staged_launch
+from yanex.store import CREATED, STAGED, Store
+
+
+class LocalExecutor:
+    """Runs experiments here, ``parallel`` at a time (0: one per CPU).
+
+    A staged experiment is claimed as it starts; a created one belongs to
+    this process already. Any other (taken by another runner meanwhile) is
+    skipped.
+
+    With ``echo``, scripts' output also streams to this process's terminal,
+    which makes sense one at a time only.
+    """
+
+    name = "local"
+
+    def __init__(self, echo: bool = False) -> None:
+        self.echo = echo
+
+    def check(self) -> None:
+        """A local run needs nothing more than yanex itself."""
+
+    def run(
+        self,
+        store: Store,
+        ids: Sequence[str],
+        parallel: int,
+        events: Events | None = None,
+    ) -> RunReport:
+        runs: list[Launch] = []
+        skipped: list[str] = []
+        for experiment_id in ids:
+            status = store.read_metadata(experiment_id).get("status")
+            if status == STAGED:
+                runs.append(staged_launch(store, experiment_id))
+            elif status == CREATED:
+                runs.append(launch_from_record(store, experiment_id))
+            else:
+                skipped.append(experiment_id)
+        workers = parallel if parallel > 0 else (os.cpu_count() or 1)
+        report = run_experiments(
+            store, runs, parallel=workers, echo=self.echo, events=events
+        )
+        return report._replace(skipped=skipped + report.skipped)
