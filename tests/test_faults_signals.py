@@ -1,4 +1,5 @@
-"""Signals to the runner and its scripts: every experiment ends truthfully."""
+"""Signals to the runner and its scripts: every experiment ends truthfully,
+and no process a script started outlives its run."""
 
 from __future__ import annotations
 
@@ -38,14 +39,22 @@ MODES = {
 }
 
 
-@pytest.fixture
-def work(project: Project, tmp_path: Path) -> Project:
-    """A project with the fault trials' work script and a witness folder."""
-    project.write("work.py", WORK_SCRIPT)
-    witness = tmp_path / "witness"
-    witness.mkdir()
-    project.env["FAULT_WITNESS_DIR"] = str(witness)
+def with_script(
+    project: Project, name: str, script: str, folder_variable: str
+) -> Project:
+    """The project with a committed script and an empty folder for it to
+    write to outside the store, named by an environment variable."""
+    project.write(name, script)
+    folder = project.root.parent / folder_variable.lower()
+    folder.mkdir()
+    project.env[folder_variable] = str(folder)
     return project
+
+
+@pytest.fixture
+def work(project: Project) -> Project:
+    """A project with the fault trials' work script and a witness folder."""
+    return with_script(project, "work.py", WORK_SCRIPT, "FAULT_WITNESS_DIR")
 
 
 def witness_dir(project: Project) -> Path:
@@ -170,3 +179,134 @@ def test_scripts_ignoring_sigterm_are_still_stopped(work: Project) -> None:
     statuses = {work.metadata(work.store / i)["status"] for i in work.experiment_ids()}
     assert statuses == {"cancelled"}
     figures.record("signals", "SIGTERM ignored by the script")
+
+
+FAMILY = """\
+import os, signal, time
+import yanex
+
+shapes = yanex.get_param("shapes")
+pids_file = os.path.join(os.environ["FAMILY_DIR"], yanex.get_experiment_id())
+expected = sum({"grandchild": 2}.get(shape, 1) for shape in shapes)
+
+
+def note(pid):
+    with open(pids_file, "a") as handle:
+        handle.write(f"{pid}\\n")
+
+
+def linger():
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    note(os.getpid())
+    while True:
+        time.sleep(1)
+
+
+def start(shape):
+    if os.fork():
+        return
+    if shape in ("session", "daemon", "bare"):
+        os.setsid()
+    if shape in ("grandchild", "daemon", "bare") and os.fork():
+        if shape == "grandchild":
+            linger()
+        os._exit(0)
+    if shape == "bare":
+        note(os.getpid())
+        os.execve("/bin/sleep", ["sleep", "600"], {})
+    linger()
+
+
+for shape in shapes:
+    start(shape)
+while not os.path.exists(pids_file) or len(open(pids_file).read().split()) < expected:
+    time.sleep(0.01)
+print("ready", flush=True)
+time.sleep(yanex.get_param("sleep"))
+"""
+
+#: A child, a grandchild, a child in its own session, a double-forked
+#: daemon, and a daemon that also cleared its environment; all but the last
+#: ignore SIGTERM.
+SHAPES = '["child", "grandchild", "session", "daemon", "bare"]'
+
+
+@pytest.fixture
+def family(project: Project) -> Project:
+    """A project whose script starts processes of every shape."""
+    return with_script(project, "family.py", FAMILY, "FAMILY_DIR")
+
+
+def family_pids(project: Project, experiment_id: str | None = None) -> list[int]:
+    folder = Path(project.env["FAMILY_DIR"])
+    files = [folder / experiment_id] if experiment_id else list(folder.iterdir())
+    return [int(pid) for f in files if f.exists() for pid in f.read_text().split()]
+
+
+def test_no_process_a_script_started_outlives_its_completed_run(
+    family: Project,
+) -> None:
+    result = family.yanex(
+        "run", "family.py", "--param", f"shapes={SHAPES}", "--param", "sleep=0"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert len(family_pids(family)) == 6
+    wait_for(lambda: all_pids_gone(family_pids(family)), timeout=5)
+    assert family.metadata(family.only_experiment())["status"] == "completed"
+    figures.record("signals", "runs leaving detached processes behind")
+
+
+@pytest.mark.parametrize("signum", CANCELLING, ids=lambda signum: signum.name)
+def test_no_process_a_script_started_outlives_a_cancelled_run(
+    family: Project, signum: signal.Signals
+) -> None:
+    runner = family.popen(
+        "run",
+        "family.py",
+        "--param",
+        f"shapes={SHAPES}",
+        "--param",
+        "sleep=600",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    assert runner.stdout is not None
+    assert runner.stdout.readline() == b"ready\n"
+
+    runner.send_signal(signum)
+
+    assert runner.wait(timeout=30) == 128 + signum
+    wait_for(lambda: all_pids_gone(family_pids(family)), timeout=5)
+    assert family.metadata(family.only_experiment())["status"] == "cancelled"
+    figures.record("signals", f"{signum.name} to a runner whose script forked")
+
+
+def test_a_member_that_ends_stops_its_own_processes_and_no_others(
+    family: Project,
+) -> None:
+    runner = family.popen(
+        "run",
+        "family.py",
+        "--param",
+        'shapes=["daemon"]',
+        "--param",
+        "sleep=list(0, 600)",
+        "-j",
+        "2",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(lambda: len(family_pids(family)) == 2)
+    by_sleep = {
+        family.params(family.store / i)["sleep"]: i for i in family.experiment_ids()
+    }
+    quick, slow = by_sleep[0], by_sleep[600]
+    wait_for(lambda: family.metadata(family.store / quick)["status"] == "completed")
+
+    wait_for(lambda: all_pids_gone(family_pids(family, quick)), timeout=5)
+    assert not all_pids_gone(family_pids(family, slow))
+
+    runner.send_signal(signal.SIGTERM)
+    assert runner.wait(timeout=30) == 143
+    wait_for(lambda: all_pids_gone(family_pids(family, slow)), timeout=5)

@@ -20,6 +20,12 @@ group receives SIGINT (for SIGINT) or SIGTERM, and SIGKILL once a grace period
 has passed or at a second signal; experiments not yet started are recorded as
 cancelled without starting. The script is started so that the kernel kills
 it if the runner itself dies.
+
+Processes a script started outside its process group (a child that called
+``setsid``, a double-forked daemon) are found through :mod:`yanex.processes`
+and signalled with the group, so none outlives its experiment: they are
+stopped when the script ends or is cancelled, and whatever is left when the
+batch ends is killed then.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
-from yanex import diagnostics, layout, lifecycle
+from yanex import diagnostics, layout, lifecycle, processes
 from yanex.store import (
     CANCELLED,
     COMPLETED,
@@ -208,6 +214,7 @@ class Supervisor:
         self._selector = selectors.DefaultSelector()
         self._signals: list[int] = []
         self._next_heartbeat = 0.0
+        self._batch_ticks = 0
 
     def run(self, launches: Iterable[Launch]) -> list[Outcome]:
         """Run every launch and return their outcomes in the order given.
@@ -218,6 +225,8 @@ class Supervisor:
         pending = deque(launches)
         order = [launch.experiment_id for launch in pending]
         outcomes: dict[str, Outcome] = {}
+        processes.become_subreaper()
+        self._batch_ticks = processes.now_ticks()
         with _SignalCatcher(self._selector) as catcher:
             self._signals = catcher.received
             while pending or self._children:
@@ -228,6 +237,7 @@ class Supervisor:
                 self._beat_hearts()
                 if self.events is not None:
                     self.events.tick()
+        processes.kill_all(lambda: processes.tree(self._batch_orphans()), keep=())
         self._selector.close()
         return [outcomes[i] for i in order if i in outcomes]
 
@@ -373,7 +383,7 @@ class Supervisor:
             self._selector.unregister(child.pidfd)
             os.close(child.pidfd)
             child.pidfd = None
-        child.signal_group(signal.SIGTERM)
+        self._signal(child, signal.SIGTERM)
         child.leftover_kill_at = child.exited_at + _LEFTOVER_KILL_SECONDS
 
     def _handle_signals(
@@ -397,7 +407,7 @@ class Supervisor:
         for child in self._children:
             if child.exited_at is None:
                 child.cancel_signal = signum
-                child.signal_group(forwarded)
+                self._signal(child, forwarded)
                 child.kill_at = deadline
         reason = f"not started: cancelled by {signal.Signals(signum).name}"
         while pending:
@@ -424,14 +434,58 @@ class Supervisor:
 
     def _enforce_deadlines(self, child: _Child, now: float) -> None:
         if child.kill_at is not None and now >= child.kill_at:
-            child.signal_group(signal.SIGKILL)
+            self._signal(child, signal.SIGKILL)
             child.kill_at = None
         if child.leftover_kill_at is not None and now >= child.leftover_kill_at:
-            child.signal_group(signal.SIGKILL)
+            self._signal(child, signal.SIGKILL)
             child.leftover_kill_at = None
+
+    def _signal(self, child: _Child, signum: int) -> None:
+        """Signal a script's process group; stop its processes outside it."""
+        child.signal_group(signum)
+        group = child.process.pid
+        strays = [
+            pid
+            for pid in self._processes_of(child)
+            if processes.process_group(pid) != group
+        ]
+        # A process that left the group never saw a terminal's Ctrl-C;
+        # it is asked to stop the way daemons are.
+        processes.send(
+            strays, signal.SIGKILL if signum == signal.SIGKILL else signal.SIGTERM
+        )
+
+    def _processes_of(self, child: _Child) -> list[int]:
+        """The script, if still running, and every live process it started.
+
+        Processes orphaned below the runner are this script's when their
+        environment names its experiment, or when no other script is
+        running.
+        """
+        roots = [child.process.pid] if child.exited_at is None else []
+        alone = all(other is child for other in self._children)
+        mine = child.launch.experiment_id
+        for orphan in self._batch_orphans():
+            if alone or processes.experiment_of(orphan) == mine:
+                roots.append(orphan)
+        return processes.tree(roots)
+
+    def _batch_orphans(self) -> list[int]:
+        """Processes re-parented to the runner since this batch began."""
+        scripts = self._script_pids()
+        return [
+            pid
+            for pid in processes.children(os.getpid())
+            if pid not in scripts
+            and processes.started_at_or_after(pid, self._batch_ticks)
+        ]
+
+    def _script_pids(self) -> set[int]:
+        return {child.process.pid for child in self._children}
 
     def _finish(self, child: _Child) -> Outcome:
         child.signal_group(signal.SIGKILL)
+        processes.kill_all(lambda: self._processes_of(child), self._script_pids())
         for descriptor, stream in list(child.streams.items()):
             self._selector.unregister(descriptor)
             stream.close()
