@@ -3,6 +3,7 @@ and no process a script started outlives its run."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import time
@@ -310,3 +311,27 @@ def test_a_member_that_ends_stops_its_own_processes_and_no_others(
     runner.send_signal(signal.SIGTERM)
     assert runner.wait(timeout=30) == 143
     wait_for(lambda: all_pids_gone(family_pids(family, slow)), timeout=5)
+
+
+LEAVES_A_HOLDER = """\
+import os, signal, time
+if os.fork() == 0:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    time.sleep(600)
+print("leaving", flush=True)
+"""
+
+
+def test_the_runner_idles_while_a_leftover_holds_the_output(project: Project) -> None:
+    project.write("leaver.py", LEAVES_A_HOLDER)
+    started = time.monotonic()
+    runner = project.popen(
+        "run", "leaver.py", stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    _, status, usage = os.wait4(runner.pid, 0)
+
+    runner.returncode = os.waitstatus_to_exitcode(status)
+    assert runner.returncode == 0
+    assert time.monotonic() - started >= 1.0
+    assert usage.ru_utime + usage.ru_stime < 0.6

@@ -358,9 +358,7 @@ class Supervisor:
         deadlines = [self._next_heartbeat]
         for child in self._children:
             deadlines += [
-                d
-                for d in (child.kill_at, child.leftover_kill_at, child.exited_at)
-                if d is not None
+                d for d in (child.kill_at, child.leftover_kill_at) if d is not None
             ]
             if child.exited_at is not None:
                 deadlines.append(child.exited_at + _DRAIN_SECONDS)
