@@ -199,8 +199,9 @@ def test_two_hundred_thousand_lines_are_captured_completely(project: Project) ->
 def test_sigint_cancels_the_run_and_exits_130(project: Project) -> None:
     project.write(
         "train.py",
-        "import time\nprint('started', flush=True)\n"
-        "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n"
+        "import time\n"
+        "try:\n    print('started', flush=True)\n    time.sleep(60)\n"
+        "except KeyboardInterrupt:\n"
         "    print('interrupted', flush=True)\n    raise\n",
     )
     process = project.popen("run", "train.py", stdout=subprocess.PIPE)
