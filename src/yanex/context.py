@@ -236,7 +236,7 @@ class MetricsLog:
                 line = (self._encoder.encode(record) + "\n").encode("utf-8")
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
                 try:
-                    os.write(descriptor, line)
+                    _append_whole(descriptor, line)
                 finally:
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
         if rejected:
@@ -258,7 +258,7 @@ class MetricsLog:
         else:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
-                os.write(descriptor, layout.METRICS_HEADER)
+                _append_whole(descriptor, layout.METRICS_HEADER)
             finally:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
         self._descriptor = descriptor
@@ -270,6 +270,24 @@ class MetricsLog:
             if self._descriptor is not None:
                 os.close(self._descriptor)
                 self._descriptor = None
+
+
+def _append_whole(descriptor: int, line: bytes) -> None:
+    """Append all of ``line`` to a file opened for appending, or none of it.
+
+    A full disk or a file-size limit can cut a write short. Left behind, the
+    cut line would swallow the next one appended; so under the writers' lock
+    the part written is cut off again before the error is raised.
+    """
+    written = 0
+    try:
+        while written < len(line):
+            written += os.write(descriptor, line[written:])
+    except OSError:
+        if written:
+            end = os.lseek(descriptor, 0, os.SEEK_CUR)
+            os.ftruncate(descriptor, end - written)
+        raise
 
 
 def last_logged_step(path: str, window: int = 1 << 16) -> int | None:
