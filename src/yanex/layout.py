@@ -34,6 +34,7 @@ METRICS_FILE = "metrics.jsonl"
 ARTIFACTS_DIR = "artifacts"
 HEARTBEAT_FILE = ".heartbeat"
 LOCK_FILE = ".lock"
+SPARE_FILE = ".spare"
 
 #: The first line of a metrics log, written by whoever logs first.
 METRICS_HEADER = b'{"yanex_format":1,"kind":"metrics"}\n'
@@ -87,7 +88,7 @@ def write_atomic(path: str, data: bytes) -> None:
     temporary = os.path.join(directory, f".{name}.{os.getpid()}.{new_id()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        _write_all(descriptor, data)
+        write_all(descriptor, data)
     except BaseException:
         os.close(descriptor)
         _remove_quietly(temporary)
@@ -108,7 +109,7 @@ def write_private(path: str, data: bytes) -> None:
     """
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(descriptor, data)
+        write_all(descriptor, data)
     finally:
         os.close(descriptor)
 
@@ -118,7 +119,8 @@ def write_json_atomic(path: str, document: Any) -> None:
     write_atomic(path, encode_json(document))
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
+def write_all(descriptor: int, data: bytes) -> None:
+    """Write all of ``data``, however many calls it takes."""
     view = memoryview(data)
     while view:
         written = os.write(descriptor, view)
@@ -162,6 +164,6 @@ def append_line(path: str, line: bytes) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        _write_all(descriptor, line)
+        write_all(descriptor, line)
     finally:
         os.close(descriptor)

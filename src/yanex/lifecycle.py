@@ -12,7 +12,7 @@ these functions, so a record means the same thing whoever wrote it.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from datetime import datetime
 from typing import Any
 
@@ -81,7 +81,7 @@ def mark_finished(
         if stderr_tail is not None:
             metadata["stderr_tail"] = stderr_tail
 
-    return _always(store.update_metadata(experiment_id, change))
+    return _write_end(store, experiment_id, change)
 
 
 def mark_not_started(store: Store, experiment_id: str, reason: str) -> dict[str, Any]:
@@ -90,7 +90,16 @@ def mark_not_started(store: Store, experiment_id: str, reason: str) -> dict[str,
     def change(metadata: dict[str, Any]) -> None:
         metadata.update(status=CANCELLED, ended_at=utc_now(), reason=reason)
 
-    return _always(store.update_metadata(experiment_id, change))
+    return _write_end(store, experiment_id, change)
+
+
+def _write_end(
+    store: Store, experiment_id: str, change: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """Write a final record, on a full disk in the room set aside for it."""
+    metadata = _always(store.update_metadata(experiment_id, change, use_spare=True))
+    store.drop_spare(experiment_id)
+    return metadata
 
 
 def _always(metadata: dict[str, Any] | None) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
 from yanex import diagnostics, layout, lifecycle, processes
+from yanex.errors import StoreError
 from yanex.store import (
     CANCELLED,
     COMPLETED,
@@ -137,7 +138,7 @@ class _Stream:
         if self.capture_error is not None:
             return
         try:
-            _write_all(self.capture, chunk)
+            layout.write_all(self.capture, chunk)
         except OSError as error:
             self.capture_error = error
             logger.debug("capture failed: %s", error)
@@ -146,7 +147,7 @@ class _Stream:
         if self.echo is None:
             return
         try:
-            _write_all(self.echo, chunk)
+            layout.write_all(self.echo, chunk)
         except OSError:
             self.echo = None
 
@@ -227,6 +228,13 @@ class Supervisor:
         outcomes: dict[str, Outcome] = {}
         processes.become_subreaper()
         self._batch_ticks = processes.now_ticks()
+        self._run_all(pending, outcomes)
+        processes.kill_all(lambda: processes.tree(self._batch_orphans()), keep=())
+        self._selector.close()
+        return [outcomes[i] for i in order if i in outcomes]
+
+    def _run_all(self, pending: deque[Launch], outcomes: dict[str, Outcome]) -> None:
+        """The loop: start, wait, handle signals, finish, until all are done."""
         with _SignalCatcher(self._selector) as catcher:
             self._signals = catcher.received
             while pending or self._children:
@@ -237,9 +245,6 @@ class Supervisor:
                 self._beat_hearts()
                 if self.events is not None:
                     self.events.tick()
-        processes.kill_all(lambda: processes.tree(self._batch_orphans()), keep=())
-        self._selector.close()
-        return [outcomes[i] for i in order if i in outcomes]
 
     def _start_while_room(
         self, pending: deque[Launch], outcomes: dict[str, Outcome]
@@ -259,25 +264,35 @@ class Supervisor:
         # starts; a fresh one belongs to this runner and is recorded running,
         # with its script's pid, in one write once the script has started.
         shared = launch.expect != (CREATED,)
-        if shared and not self._claim(launch, None, extra):
-            self.skipped.append(experiment_id)
-            return None
+        if shared:
+            try:
+                if not self._claim(launch, None, extra):
+                    self.skipped.append(experiment_id)
+                    return None
+            except StoreError as error:
+                reason = f"not started: cannot claim it ({error})"
+                return Outcome(experiment_id, STAGED, reason=reason)
         if note is not None and self.events is not None:
             self.events.note(experiment_id, note)
         try:
             streams, process = self._spawn(launch, str(directory))
         except OSError as error:
-            reason = f"cannot start script: {error}"
-            lifecycle.mark_finished(self.store, experiment_id, FAILED, reason=reason)
-            return Outcome(experiment_id, FAILED, reason=reason)
+            return self._end_unstarted(experiment_id, f"cannot start script: {error}")
         child = _Child(launch, process)
         self._watch(child, streams)
-        if shared:
-            self.store.update_metadata(
-                experiment_id, lambda metadata: metadata.update(script_pid=process.pid)
+        try:
+            if shared:
+                self.store.update_metadata(
+                    experiment_id,
+                    lambda metadata: metadata.update(script_pid=process.pid),
+                )
+            else:
+                self._claim(launch, process.pid, extra)
+        except StoreError as error:
+            self._abandon(child)
+            return self._end_unstarted(
+                experiment_id, f"cannot record the start: {error}"
             )
-        else:
-            self._claim(launch, process.pid, extra)
         self._children.append(child)
         if self.events is not None:
             self.events.started(experiment_id)
@@ -290,6 +305,40 @@ class Supervisor:
             self.store, launch.experiment_id, script_pid, expect=launch.expect, **extra
         )
         return claimed is not None
+
+    def _abandon(self, child: _Child) -> None:
+        """Kill a script whose start could not be recorded, and forget it."""
+        child.signal_group(signal.SIGKILL)
+        child.process.wait()
+        for descriptor, stream in list(child.streams.items()):
+            self._selector.unregister(descriptor)
+            stream.close()
+        if child.pidfd is not None:
+            self._selector.unregister(child.pidfd)
+            os.close(child.pidfd)
+
+    def _end_unstarted(self, experiment_id: str, reason: str) -> Outcome:
+        """Record as failed an experiment whose script could not run."""
+        problem = self._record_end(experiment_id, FAILED, None, reason, None)[1]
+        return Outcome(experiment_id, FAILED, reason=_joined(reason, problem))
+
+    def _record_end(
+        self,
+        experiment_id: str,
+        status: str,
+        exit_code: int | None,
+        reason: str | None,
+        tail: str | None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Write the final record; returns it, or why it could not be written."""
+        try:
+            metadata = lifecycle.mark_finished(
+                self.store, experiment_id, status, exit_code, reason, tail
+            )
+        except (StoreError, OSError) as error:
+            logger.debug("cannot write final record of %s: %s", experiment_id, error)
+            return {}, f"final record not written: {error}"
+        return metadata, None
 
     def _spawn(
         self, launch: Launch, directory: str
@@ -413,7 +462,12 @@ class Supervisor:
             if STAGED in launch.expect:
                 # Staged work stays staged for a later runner to pick up.
                 continue
-            lifecycle.mark_not_started(self.store, launch.experiment_id, reason)
+            try:
+                lifecycle.mark_not_started(self.store, launch.experiment_id, reason)
+            except StoreError as error:
+                logger.debug(
+                    "cannot record %s cancelled: %s", launch.experiment_id, error
+                )
             self._report(
                 launch,
                 Outcome(launch.experiment_id, CANCELLED, reason=reason),
@@ -491,19 +545,15 @@ class Supervisor:
         status, exit_code, reason = _judge(child)
         tail = child.all_streams[-1].tail_text() if status == FAILED else None
         experiment_id = child.launch.experiment_id
-        try:
-            metadata = lifecycle.mark_finished(
-                self.store, experiment_id, status, exit_code, reason, tail
-            )
-        except OSError as error:
-            logger.debug("cannot write final record of %s: %s", experiment_id, error)
-            metadata = {}
+        metadata, problem = self._record_end(
+            experiment_id, status, exit_code, reason, tail
+        )
         summary = metadata.get("metrics_summary") or {}
         return Outcome(
             experiment_id,
             status,
             exit_code,
-            reason,
+            _joined(reason, problem),
             round(time.monotonic() - child.started, 6),
             summary.get("final") or {},
         )
@@ -528,25 +578,41 @@ class Supervisor:
 
 
 def _judge(child: _Child) -> tuple[str, int | None, str | None]:
-    """Status, exit code and reason of a finished script."""
+    """Status, exit code and reason of a finished script.
+
+    Output that could not be captured fails an experiment that otherwise
+    completed, and is named beside any other reason.
+    """
     returncode = child.process.returncode
     exit_code = 128 - returncode if returncode < 0 else returncode
+    capture = _capture_problem(child)
     if child.cancel_signal is not None:
         name = signal.Signals(child.cancel_signal).name
-        return CANCELLED, exit_code, f"cancelled by {name}"
+        return CANCELLED, exit_code, _joined(f"cancelled by {name}", capture)
     if returncode < 0:
-        return FAILED, exit_code, f"killed by {_signal_name(-returncode)}"
+        reason = f"killed by {_signal_name(-returncode)}"
+        return FAILED, exit_code, _joined(reason, capture)
     if returncode != 0:
-        return FAILED, exit_code, f"exit code {returncode}"
-    for stream in child.all_streams:
-        if stream.capture_error is not None:
-            prefix = "disk full: " if is_disk_full(stream.capture_error) else ""
-            return (
-                FAILED,
-                exit_code,
-                f"{prefix}output capture incomplete ({stream.capture_error.strerror})",
-            )
+        return FAILED, exit_code, _joined(f"exit code {returncode}", capture)
+    if capture is not None:
+        return FAILED, exit_code, capture
     return COMPLETED, exit_code, None
+
+
+def _capture_problem(child: _Child) -> str | None:
+    for stream in child.all_streams:
+        error = stream.capture_error
+        if error is not None:
+            prefix = "disk full: " if is_disk_full(error) else ""
+            return f"{prefix}output capture incomplete ({error.strerror})"
+    return None
+
+
+def _joined(reason: str | None, problem: str | None) -> str | None:
+    """A reason with a further problem after it, either possibly missing."""
+    if reason is None or problem is None:
+        return reason or problem
+    return f"{reason}; {problem}"
 
 
 def _signal_name(signum: int) -> str:
@@ -554,13 +620,6 @@ def _signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view)
-        view = view[written:]
 
 
 def _close_quietly(descriptor: int) -> None:
