@@ -195,11 +195,23 @@ class Experiment:
         name = layout.STDERR_FILE if stream == "stderr" else layout.STDOUT_FILE
         return self.directory / name
 
-    def output(self, stream: str = "stdout", tail: int | None = None) -> str:
-        """Captured output as text (invalid UTF-8 replaced), or its last lines."""
+    def output(
+        self,
+        stream: str = "stdout",
+        tail: int | None = None,
+        within: int | None = None,
+    ) -> str:
+        """Captured output as text (invalid UTF-8 replaced), or its last lines.
+
+        ``within`` bounds how many bytes from the end the last lines are
+        looked for in, for views that must stay small whatever was printed.
+        """
         path = self.output_path(stream)
         try:
-            data = read_tail(path, tail) if tail is not None else path.read_bytes()
+            if tail is not None:
+                data = read_tail(path, tail, within=within)
+            else:
+                data = path.read_bytes()
         except FileNotFoundError:
             return ""
         return data.decode("utf-8", "replace")
@@ -214,18 +226,27 @@ class Experiment:
         return data
 
 
-def read_tail(path: Path, lines: int, block: int = 1 << 16) -> bytes:
-    """The last ``lines`` lines of a file, read from its end."""
+def read_tail(
+    path: Path, lines: int, block: int = 1 << 16, within: int | None = None
+) -> bytes:
+    """The last ``lines`` lines of a file, read backwards from its end.
+
+    With ``within``, only the last that many bytes are read, and the first
+    line returned may be the end of a longer one.
+    """
     if lines <= 0:
         return b""
     with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        position = handle.tell()
-        data = b""
-        while position > 0 and data.count(b"\n") <= lines:
-            step = min(block, position)
+        position = handle.seek(0, os.SEEK_END)
+        floor = 0 if within is None else max(0, position - within)
+        chunks: list[bytes] = []
+        newlines = 0
+        while position > floor and newlines <= lines:
+            step = min(block, position - floor)
             position -= step
             handle.seek(position)
-            data = handle.read(step) + data
-    kept = data.splitlines(keepends=True)[-lines:]
-    return b"".join(kept)
+            chunk = handle.read(step)
+            chunks.append(chunk)
+            newlines += chunk.count(b"\n")
+    data = b"".join(reversed(chunks))
+    return b"".join(data.splitlines(keepends=True)[-lines:])
