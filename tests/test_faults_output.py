@@ -1,4 +1,5 @@
-"""Output abuse: floods, endless lines and binary bytes."""
+"""Output abuse: floods, endless lines, binary bytes, and escape sequences in
+user text that listings must show rather than let drive the terminal."""
 
 from __future__ import annotations
 
@@ -18,6 +19,20 @@ TERMINAL_CONTROL = re.compile(
     "[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 
+#: Sets the window title, clears the screen, colours, moves the cursor by a
+#: C1 CSI, reverses the text direction, returns and backspaces.
+HOSTILE = "\x1b]0;owned\x07\x1b[2J\x1b[31mred\x9b2Jc1\u202eevil\r\x08end"
+
+SCRIPT = """\
+import sys, yanex
+hostile = yanex.get_param("note")
+yanex.log_metrics({hostile: 1.0, "acc": 0.5})
+yanex.save_artifact(hostile, hostile[:20].replace("/", "") + ".txt")
+if yanex.get_param("seed") is not None:
+    print(hostile)
+    print(hostile, file=sys.stderr)
+"""
+
 
 def raw(project: Project, *args: str) -> tuple[int, str, str]:
     """Run yanex and return its exit code and output, undecoded bytes kept."""
@@ -35,6 +50,62 @@ def raw(project: Project, *args: str) -> tuple[int, str, str]:
 def assert_inert(text: str) -> None:
     found = TERMINAL_CONTROL.findall(text)
     assert found == [], f"terminal controls in the output: {found!r}"
+
+
+@pytest.fixture
+def hostile(project: Project) -> Project:
+    """Experiments whose name, tags, description, params, metric names,
+    artifact names and output all carry escape sequences.
+
+    The sweep's members print them too; run two at a time, their output
+    goes only to their files, so what yanex itself says can be checked.
+    """
+    project.write("hostile.py", SCRIPT)
+    common = ["--name", HOSTILE, "--tag", HOSTILE, "--description", HOSTILE]
+    note = ["--param", f"note={HOSTILE}"]
+    for extra in ([], ["--param", "seed=list(1, 2)", "-j", "2"]):
+        code, _, err = raw(project, "run", "hostile.py", *common, *note, *extra)
+        assert code == 0, err
+        assert_inert(err)
+    return project
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["list"],
+        ["list", "-F", "markdown"],
+        ["list", "-F", "json"],
+        ["compare", "--all-params"],
+        ["compare", "-F", "markdown", "--all-params"],
+        ["compare", "-F", "json", "--all-params"],
+        ["show", "ID"],
+        ["show", "ID", "-F", "json"],
+        ["logs", "NO SUCH EXPERIMENT \x1b[2J"],
+        ["run", "hostile.py", "--param", "l\x1b[2Jr=1"],
+    ],
+    ids=lambda command: " ".join(command[:3]).replace("\x1b", "ESC"),
+)
+def test_escape_sequences_in_user_text_are_shown_not_obeyed(
+    hostile: Project, command: list[str]
+) -> None:
+    first = hostile.experiment_ids()[0]
+    args = [first if arg == "ID" else arg for arg in command]
+
+    code, out, err = raw(hostile, *args)
+
+    assert code in (0, 2)
+    assert_inert(out)
+    assert_inert(err)
+    figures.record("output abuse", f"listings checked for escapes: {command[0]}")
+
+
+def test_a_table_shows_escapes_as_visible_text(hostile: Project) -> None:
+    _, out, _ = raw(hostile, "show", hostile.experiment_ids()[0])
+
+    assert (
+        "\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred\\x9b2Jc1\\u202eevil\\r\\x08end" in out
+    )
 
 
 def test_a_fifty_megabyte_line_is_captured_whole_and_shown_briefly(
