@@ -113,6 +113,9 @@ class Index:
         self.store = store
         self.path = store.root / INDEX_FILE
         self._connection: sqlite3.Connection | None = None
+        #: Experiments left out at the last refresh, and why: their records
+        #: are damaged.
+        self.damaged: dict[str, str] = {}
 
     def connection(self) -> sqlite3.Connection:
         """An up-to-date connection to the index, rebuilding it if needed."""
@@ -186,6 +189,7 @@ class Index:
         assert connection is not None
         current = dict(_metadata_tokens(self.store.root))
         known = dict(connection.execute("SELECT id, token FROM experiments"))
+        self.damaged = {}
         changed = [i for i, token in current.items() if known.get(i) != token]
         removed = [i for i in known if i not in current]
         if not changed and not removed:
@@ -217,6 +221,7 @@ class Index:
             tree = self.store.read_params(experiment_id)
         except YanexError as error:
             logger.debug("skipping %s in the index: %s", experiment_id, error)
+            self.damaged[experiment_id] = str(error)
             return None
         return entry_from_records(experiment_id, token, metadata, tree)
 

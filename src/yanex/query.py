@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from yanex import layout, liveness
@@ -52,10 +53,15 @@ class Filters(NamedTuple):
 
 
 class Selection(NamedTuple):
-    """The selected experiments, newest first, and how many matched in all."""
+    """The selected experiments, newest first, and how many matched in all.
+
+    ``damaged`` names the experiments whose records could not be read, with
+    the reason; they could not be judged against the filters.
+    """
 
     rows: list[dict[str, Any]]
     total: int
+    damaged: Mapping[str, str] = MappingProxyType({})
 
 
 def select(store: Store, filters: Filters, limit: int | None = None) -> Selection:
@@ -79,7 +85,7 @@ def select(store: Store, filters: Filters, limit: int | None = None) -> Selectio
         full = _full_rows(connection, shown)
     finally:
         index.close()
-    return Selection(full, len(matched))
+    return Selection(full, len(matched), index.damaged)
 
 
 def _check_statuses(statuses: Sequence[str]) -> None:

@@ -28,14 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from yanex import diagnostics, host, layout
+from yanex import host, layout, shapes
 from yanex.errors import (
     DamagedRecordError,
     ExperimentNotFoundError,
     StoreError,
 )
-
-logger = diagnostics.get_logger(__name__)
 
 CREATED = "created"
 STAGED = "staged"
@@ -199,8 +197,12 @@ class Store:
         )
 
     def read_metadata(self, experiment_id: str) -> dict[str, Any]:
-        """The metadata record of one experiment."""
-        return self._read_record(experiment_id, layout.METADATA_FILE)
+        """The metadata record of one experiment, its shape checked."""
+        record = self._read_record(experiment_id, layout.METADATA_FILE)
+        _check_shape(
+            experiment_id, layout.METADATA_FILE, shapes.problem_in_metadata(record)
+        )
+        return record
 
     def read_params(self, experiment_id: str) -> dict[str, Any]:
         """The parameters exactly as the experiment's script received them."""
@@ -215,11 +217,13 @@ class Store:
     def read_git(self, experiment_id: str) -> dict[str, Any] | None:
         """The recorded git state, or None when none was recorded."""
         try:
-            return self._read_record(experiment_id, layout.GIT_FILE)
+            record = self._read_record(experiment_id, layout.GIT_FILE)
         except ExperimentNotFoundError:
             if self.exists(experiment_id):
                 return None
             raise
+        _check_shape(experiment_id, layout.GIT_FILE, shapes.problem_in_git(record))
+        return record
 
     def _read_record(self, experiment_id: str, name: str) -> dict[str, Any]:
         path = self.file(experiment_id, name)
@@ -346,6 +350,13 @@ class Store:
         except OSError:
             return None
         return max(0.0, time.time() - mtime)
+
+
+def _check_shape(experiment_id: str, name: str, problem: str | None) -> None:
+    if problem is not None:
+        raise DamagedRecordError(
+            f"experiment {experiment_id}: {name} is damaged ({problem})"
+        )
 
 
 def _initial_metadata(
