@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from conftest import Project
+from yanex import query
+from yanex.store import ExperimentSpec, Store
 
 
 def damage_field(project: Project, field: str, value: Any) -> str:
@@ -32,3 +35,23 @@ def test_metadata_of_the_wrong_shape_is_reported_as_damage(project: Project) -> 
         "yanex: no experiment matches",
     ]
     assert (shown.returncode, shown.error_lines) == (1, [f"Error: {problem}"])
+
+
+def test_an_index_damaged_past_its_first_page_is_rebuilt(
+    store_env: Path,
+) -> None:
+    store = Store(store_env)
+    ids = [store.create(ExperimentSpec(params={"seed": seed})) for seed in range(5)]
+    for experiment_id in ids:
+        store.update_metadata(
+            experiment_id,
+            lambda metadata: metadata.update(metrics_summary={"final": {"acc": 0.7}}),
+        )
+    assert len(query.select(store, query.Filters()).rows) == 5
+    index = store_env / "index.sqlite"
+    index.write_bytes(index.read_bytes()[:-1000])
+    store.update_metadata(ids[0], lambda metadata: metadata.update(name="renamed"))
+
+    selection = query.select(store, query.Filters(name="renamed"))
+
+    assert [row["id"] for row in selection.rows] == [ids[0]]

@@ -22,16 +22,18 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from yanex import diagnostics, layout, params
 from yanex.errors import StoreError, YanexError
 from yanex.store import Store
 
 logger = diagnostics.get_logger(__name__)
+
+T = TypeVar("T")
 
 INDEX_FILE = "index.sqlite"
 _SCHEMA_VERSION = 1
@@ -129,6 +131,24 @@ class Index:
             self._connection.close()
             self._connection = None
 
+    def answer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on an up-to-date connection.
+
+        Damage to the index file can show only once a damaged page is read,
+        long after it opened; then the index is rebuilt and ``work`` run
+        once more.
+        """
+        try:
+            return work(self.connection())
+        except sqlite3.DatabaseError as error:
+            logger.debug("index %s failed (%s): rebuilding", self.path, error)
+            self.close()
+            self._remove_files()
+        try:
+            return work(self.connection())
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot use the index {self.path}: {error}") from None
+
     def _open_checked(self) -> sqlite3.Connection:
         if not self.store.root.is_dir():
             return self._open_memory()
@@ -174,14 +194,15 @@ class Index:
             connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def _remove_files(self) -> None:
+        """Remove the index files; what cannot be removed fails to open
+        next, and the answer comes from memory."""
         for suffix in ("", "-wal", "-shm"):
             try:
                 os.unlink(f"{self.path}{suffix}")
             except FileNotFoundError:
                 pass
             except OSError as error:
-                message = f"cannot remove damaged index {self.path}: {error}"
-                raise StoreError(message) from None
+                logger.debug("cannot remove damaged index %s: %s", self.path, error)
 
     def refresh(self) -> int:
         """Bring the index up to date with the directories; returns changes."""
@@ -197,7 +218,7 @@ class Index:
         entries = [e for e in (self._read_entry(i, current[i]) for i in changed) if e]
         try:
             self._write(connection, entries, removed)
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
             logger.debug("cannot update index (%s): answering from memory", error)
             self._connection = self._open_memory()
             connection.close()

@@ -69,10 +69,9 @@ def select(store: Store, filters: Filters, limit: int | None = None) -> Selectio
     from yanex.index import Index, rows
 
     _check_statuses(filters.statuses)
-    index = Index(store)
-    try:
-        connection = index.connection()
-        clause, parameters = _where_clause(filters)
+    clause, parameters = _where_clause(filters)
+
+    def answer(connection: sqlite3.Connection) -> Selection:
         candidates = rows(
             connection,
             f"SELECT id, status FROM experiments WHERE {clause}"
@@ -83,9 +82,13 @@ def select(store: Store, filters: Filters, limit: int | None = None) -> Selectio
         matched = _judge(store, candidates, filters.statuses)
         shown = matched if limit is None else matched[:limit]
         full = _full_rows(connection, shown)
+        return Selection(full, len(matched), index.damaged)
+
+    index = Index(store)
+    try:
+        return index.answer(answer)
     finally:
         index.close()
-    return Selection(full, len(matched), index.damaged)
 
 
 def _check_statuses(statuses: Sequence[str]) -> None:
@@ -259,9 +262,11 @@ def params_and_metrics(
 
     index = Index(store)
     try:
-        connection = index.connection()
-        return values_of(connection, "params", ids), values_of(
-            connection, "metrics", ids
+        return index.answer(
+            lambda connection: (
+                values_of(connection, "params", ids),
+                values_of(connection, "metrics", ids),
+            )
         )
     finally:
         index.close()
