@@ -51,6 +51,10 @@ def artifact_path(directory: str | Path, name: str) -> Path:
     Links inside the artifacts folder are resolved, so a link pointing
     elsewhere is refused rather than followed.
     """
+    if Path(directory).is_symlink():
+        raise ArtifactError(
+            f"the artifacts folder {directory} is a link; not following it"
+        )
     base = Path(directory).resolve()
     target = base / validate_name(name)
     resolved = target.resolve()
@@ -145,11 +149,16 @@ def list_artifacts() -> list[str]:
 def list_in(directory: str | Path) -> list[str]:
     """Names of the artifacts in an artifacts folder, temporary files excluded."""
     base = Path(directory)
+    if base.is_symlink():
+        raise ArtifactError(
+            f"the artifacts folder {directory} is a link; not following it"
+        )
     if not base.is_dir():
         return []
     names = []
     for path in base.rglob("*"):
-        if path.is_file() and not path.name.startswith(".yanex-"):
+        is_file = path.is_symlink() or path.is_file()
+        if is_file and not path.name.startswith(".yanex-"):
             names.append(path.relative_to(base).as_posix())
     return sorted(names)
 

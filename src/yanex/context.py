@@ -254,7 +254,7 @@ class MetricsLog:
             descriptor = os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             self._last_step = last_logged_step(self.path)
-            descriptor = os.open(self.path, flags)
+            descriptor = os.open(self.path, flags | layout.NO_LINKS)
         else:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
@@ -299,7 +299,7 @@ def last_logged_step(path: str, window: int = 1 << 16) -> int | None:
     import json
 
     try:
-        with open(path, "rb") as handle:
+        with layout.open_inside(path) as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
             handle.seek(max(0, size - window))

@@ -172,9 +172,9 @@ class Experiment:
         return artifacts.list_in(self.artifacts_dir)
 
     def artifact_sizes(self) -> dict[str, int]:
-        """Each artifact's size in bytes."""
+        """Each artifact's size in bytes (of a link, the link's own)."""
         return {
-            name: (self.artifacts_dir / name).stat().st_size
+            name: (self.artifacts_dir / name).lstat().st_size
             for name in self.list_artifacts()
         }
 
@@ -211,9 +211,12 @@ class Experiment:
             if tail is not None:
                 data = read_tail(path, tail, within=within)
             else:
-                data = path.read_bytes()
+                with layout.open_inside(str(path)) as handle:
+                    data = handle.read()
         except FileNotFoundError:
             return ""
+        except OSError as error:
+            raise layout.unreadable(str(path), error) from None
         return data.decode("utf-8", "replace")
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,7 +239,7 @@ def read_tail(
     """
     if lines <= 0:
         return b""
-    with open(path, "rb") as handle:
+    with layout.open_inside(str(path)) as handle:
         position = handle.seek(0, os.SEEK_END)
         floor = 0 if within is None else max(0, position - within)
         chunks: list[bytes] = []

@@ -20,7 +20,7 @@ from yanex.errors import DamagedRecordError
 
 TYPE_CHECKING = False  # typing is not imported: it would slow every script
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, BinaryIO
 
 FORMAT_VERSION = 1
 
@@ -134,6 +134,27 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
+#: Opening with this flag fails on a link instead of following it.
+NO_LINKS = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_inside(path: str) -> BinaryIO:
+    """Open a file of an experiment for reading, never through a link.
+
+    A link planted in an experiment directory could lead a reader outside
+    the store; opening one fails instead (see :func:`unreadable`).
+    """
+    return os.fdopen(os.open(path, os.O_RDONLY | NO_LINKS), "rb")
+
+
+def unreadable(path: str, error: OSError) -> DamagedRecordError:
+    """The damage an error reading a file of an experiment stands for."""
+    import errno
+
+    reason = "it is a link" if error.errno == errno.ELOOP else error.strerror
+    return DamagedRecordError(f"{os.path.basename(path)} cannot be read ({reason})")
+
+
 def read_json(path: str) -> Any:
     """Read a JSON record, reporting damage as :class:`DamagedRecordError`.
 
@@ -142,8 +163,13 @@ def read_json(path: str) -> Any:
     """
     import json
 
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open_inside(path) as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise unreadable(path, error) from None
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as error:
@@ -161,7 +187,8 @@ def append_line(path: str, line: bytes) -> None:
     """
     import fcntl
 
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_LINKS
+    descriptor = os.open(path, flags, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         write_all(descriptor, line)

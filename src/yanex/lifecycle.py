@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from yanex import host, layout
+from yanex.errors import DamagedRecordError
 from yanex.metrics import read_history
 from yanex.store import CANCELLED, RUNNING, Store, utc_now
 
@@ -66,7 +67,12 @@ def mark_finished(
     stderr_tail: str | None = None,
 ) -> dict[str, Any]:
     """Write the final record: status, timing, exit code and metric summary."""
-    history = read_history(str(store.file(experiment_id, layout.METRICS_FILE)))
+    try:
+        summary = read_history(
+            str(store.file(experiment_id, layout.METRICS_FILE))
+        ).summary()
+    except DamagedRecordError:
+        summary = None  # the rest of the record can still be written
     ended = utc_now()
 
     def change(metadata: dict[str, Any]) -> None:
@@ -76,7 +82,7 @@ def mark_finished(
             duration_s=_seconds_between(metadata.get("started_at"), ended),
             exit_code=exit_code,
             reason=reason,
-            metrics_summary=history.summary(),
+            metrics_summary=summary,
         )
         if stderr_tail is not None:
             metadata["stderr_tail"] = stderr_tail

@@ -58,12 +58,20 @@ def _is_number(value: Any) -> bool:
 
 
 def read_history(path: str) -> MetricsHistory:
-    """Read and merge a metrics log; a missing file is an empty history."""
+    """Read and merge a metrics log; a missing file is an empty history.
+
+    A log that cannot be read (a folder or a link in its place) is
+    :class:`~yanex.errors.DamagedRecordError`.
+    """
+    from yanex import layout
+
     try:
-        with open(path, "rb") as handle:
+        with layout.open_inside(path) as handle:
             lines = handle.read().splitlines()
     except FileNotFoundError:
         return MetricsHistory([])
+    except OSError as error:
+        raise layout.unreadable(path, error) from None
     return parse_lines(lines)
 
 

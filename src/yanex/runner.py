@@ -630,7 +630,8 @@ def _close_quietly(descriptor: int) -> None:
 
 
 def _open_capture(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | layout.NO_LINKS
+    return os.open(path, flags, 0o644)
 
 
 def _stdin_is_terminal() -> bool:

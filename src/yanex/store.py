@@ -277,7 +277,7 @@ class Store:
         spare = self.file(experiment_id, layout.SPARE_FILE)
         path = self.file(experiment_id, layout.METADATA_FILE)
         try:
-            descriptor = os.open(spare, os.O_WRONLY)
+            descriptor = os.open(spare, os.O_WRONLY | layout.NO_LINKS)
         except OSError:
             raise StoreError(f"cannot update {path}: {cause}") from None
         try:
@@ -304,7 +304,7 @@ class Store:
 
         path = self.file(experiment_id, layout.LOCK_FILE)
         try:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | layout.NO_LINKS, 0o644)
         except FileNotFoundError:
             raise ExperimentNotFoundError(f"no experiment {experiment_id}") from None
         except OSError as error:
@@ -337,7 +337,7 @@ class Store:
         """Record that the runner of this experiment is alive right now."""
         path = self.file(experiment_id, layout.HEARTBEAT_FILE)
         try:
-            os.utime(path)
+            os.utime(path, follow_symlinks=False)
         except FileNotFoundError:
             path.touch()
 

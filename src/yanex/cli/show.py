@@ -295,13 +295,17 @@ def logs_command(
 
 
 def _copy_from(path: Any, position: int, out: Any) -> int:
+    from yanex import layout
+
     try:
-        with open(path, "rb") as handle:
+        with layout.open_inside(str(path)) as handle:
             handle.seek(position)
             while chunk := handle.read(1 << 16):
                 out.write(chunk)
                 position += len(chunk)
     except FileNotFoundError:
         return position
+    except OSError as error:
+        raise layout.unreadable(str(path), error) from None
     out.flush()
     return position
