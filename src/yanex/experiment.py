@@ -235,10 +235,20 @@ def read_tail(
     """The last ``lines`` lines of a file, read backwards from its end.
 
     With ``within``, only the last that many bytes are read, and the first
-    line returned may be the end of a longer one.
+    line returned may be the end of a longer one. A missing file raises
+    :class:`FileNotFoundError`; one that cannot be read is damage.
     """
     if lines <= 0:
         return b""
+    try:
+        return _read_tail(path, lines, block, within)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise layout.unreadable(str(path), error) from None
+
+
+def _read_tail(path: Path, lines: int, block: int, within: int | None) -> bytes:
     with layout.open_inside(str(path)) as handle:
         position = handle.seek(0, os.SEEK_END)
         floor = 0 if within is None else max(0, position - within)

@@ -144,7 +144,12 @@ def open_inside(path: str) -> BinaryIO:
     A link planted in an experiment directory could lead a reader outside
     the store; opening one fails instead (see :func:`unreadable`).
     """
-    return os.fdopen(os.open(path, os.O_RDONLY | NO_LINKS), "rb")
+    descriptor = os.open(path, os.O_RDONLY | NO_LINKS)
+    try:
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def unreadable(path: str, error: OSError) -> DamagedRecordError:
