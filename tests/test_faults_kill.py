@@ -37,6 +37,7 @@ def test_sigkill_at_any_moment_leaves_a_truthful_store(
 ) -> None:
     seed = first_seed()
     print(f"{trials} kill trials from seed {seed}")
+    figures.note("kill trials", f"{trials} trials from seed {seed} (YANEX_FAULT_SEED)")
     runner = Trials(Workbench(tmp_path))
     kinds = list(KINDS)
     failures = []

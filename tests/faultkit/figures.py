@@ -29,31 +29,45 @@ def record(section: str, label: str, count: int = 1) -> None:
         handle.write(line + "\n")
 
 
+def note(section: str, text: str) -> None:
+    """Add a line of text to ``section``, such as the seed a run started from."""
+    path = os.environ.get(ENV)
+    if not path:
+        return
+    with open(path, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps({"section": section, "note": text}) + "\n")
+
+
 def record_counts(section: str, counts: Mapping[str, int]) -> None:
     """Add several figures of one section."""
     for label, count in counts.items():
         record(section, label, count)
 
 
-def totals(path: Path) -> dict[str, Counter[str]]:
-    """The sum of every figure in a figures file, by section."""
+def totals(path: Path) -> tuple[dict[str, Counter[str]], dict[str, list[str]]]:
+    """The sum of every figure in a figures file, and the notes, by section."""
     sections: dict[str, Counter[str]] = {}
+    notes: dict[str, list[str]] = {}
     for line in path.read_text(encoding="utf-8").splitlines():
         entry = json.loads(line)
-        sections.setdefault(entry["section"], Counter())[entry["label"]] += entry[
-            "count"
-        ]
-    return sections
+        counts = sections.setdefault(entry["section"], Counter())
+        if "note" in entry:
+            notes.setdefault(entry["section"], []).append(entry["note"])
+        else:
+            counts[entry["label"]] += entry["count"]
+    return sections, notes
 
 
 def report(path: Path) -> str:
     """The totals as readable text, one block per section."""
+    sections, notes = totals(path)
     lines = []
-    for section, counts in totals(path).items():
+    for section, counts in sections.items():
         lines.append(f"\n{section}")
-        width = max(len(label) for label in counts)
+        width = max((len(label) for label in counts), default=0)
         for label, count in sorted(counts.items()):
             lines.append(f"  {label:<{width}}  {count:>10,}")
+        lines += [f"  {text}" for text in notes.get(section, [])]
     return "\n".join(lines).lstrip("\n")
 
 
