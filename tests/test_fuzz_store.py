@@ -61,6 +61,21 @@ def test_metadata_of_the_wrong_shape_is_reported_as_damage(project: Project) -> 
     assert (shown.returncode, shown.error_lines) == (1, [f"Error: {problem}"])
 
 
+def test_numbers_beyond_what_the_index_holds_are_still_listed(
+    project: Project,
+) -> None:
+    experiment_id = damage_field(project, "exit_code", 2**63)
+    params = project.store / experiment_id / "params.json"
+    params.write_text('{"yanex_format": 1, "params": {"x": 1' + "0" * 400 + "}}")
+
+    listed = project.yanex("list", "-F", "json", "--where", "x>1")
+    compared = project.yanex("compare", "-F", "csv", "--all-params")
+
+    assert (listed.returncode, json.loads(listed.stdout)) == (0, [])
+    assert compared.returncode == 0
+    assert compared.stdout.splitlines()[1].endswith("1" + "0" * 400)
+
+
 def test_an_index_damaged_past_its_first_page_is_rebuilt(
     store_env: Path,
 ) -> None:

@@ -285,11 +285,12 @@ def _value_rows(entries: list[Entry], field: str) -> Iterator[tuple[Any, ...]]:
 def encode_value(value: Any) -> tuple[float | None, str | None, str]:
     """A value as the index stores it: number, text and JSON columns.
 
-    NaN is not a number for filtering, so its number column is empty.
+    NaN is not a number for filtering, so its number column is empty; nor
+    is an integer too large for a float.
     """
     number = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) if not math.isnan(value) else None
+        number = _number_or_none(value)
     text = value if isinstance(value, str) else None
     encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return number, text, encoded
@@ -317,10 +318,10 @@ def entry_from_records(
         "started_at": metadata.get("started_at"),
         "ended_at": metadata.get("ended_at"),
         "duration": _number_or_none(metadata.get("duration_s")),
-        "exit_code": metadata.get("exit_code"),
+        "exit_code": _integer_or_none(metadata.get("exit_code")),
         "reason": metadata.get("reason"),
         "sweep_id": sweep.get("id"),
-        "sweep_index": sweep.get("index"),
+        "sweep_index": _integer_or_none(sweep.get("index")),
         "runner": json.dumps(metadata.get("runner")),
     }
     flat_params = list(params.flatten(tree).items())
@@ -330,7 +331,22 @@ def entry_from_records(
 
 
 def _number_or_none(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    """A number as a float for SQLite; None for anything else, NaN and
+    integers beyond a float's range."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return None if math.isnan(number) else number
+
+
+def _integer_or_none(value: Any) -> int | None:
+    """An integer SQLite can hold (64 bits), else None."""
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    return None
 
 
 def _metadata_tokens(root: Path) -> Iterator[tuple[str, str]]:
