@@ -327,8 +327,24 @@ def _folder(path: Path, _: Any) -> None:
 
 
 def _link_outside(path: Path, _: Any) -> None:
+    """Replace a record by a link to a decoy beside the store.
+
+    The decoy, never a real system file: a later damage of the same record
+    writes through the link, and must harm nothing but the decoy.
+    """
     _clear(path)
-    path.symlink_to("/etc" if path.name in (".", "artifacts") else "/etc/passwd")
+    store = next(p for p in path.parents if not _is_id(p.name))
+    outside = store.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    decoy = outside / "decoy"
+    if not decoy.exists():
+        decoy.write_text("root:x:0:0:decoy\n")
+    is_folder = path.name == "artifacts" or _is_id(path.name)
+    path.symlink_to(outside if is_folder else decoy)
+
+
+def _is_id(name: str) -> bool:
+    return len(name) == 8 and all(c in "0123456789abcdef" for c in name)
 
 
 def _clear(path: Path) -> None:
