@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from conftest import Project
 from yanex.context import MetricsLog
 from yanex.metrics import read_history
 
@@ -74,3 +75,29 @@ def test_a_record_quoting_the_record_start_in_a_value_is_read_whole(
 
     assert [row["metrics"] for row in history.steps] == [{"note": '{"step":9}'}]
     assert history.damaged_lines == 0
+
+
+FORKED_WHILE_LOGGING = """\
+import os, yanex
+from yanex import context
+
+yanex.log_metrics({"parent": 1}, step=0)
+with context.current().metrics._lock:  # as a thread logging at the fork would
+    pid = os.fork()
+    if pid == 0:
+        yanex.log_metrics({"child": 1}, step=1)
+        os._exit(0)
+_, status = os.waitpid(pid, 0)
+print("child exit", os.waitstatus_to_exitcode(status))
+"""
+
+
+def test_a_process_forked_while_another_thread_logs_can_log(project: Project) -> None:
+    project.write("forked.py", FORKED_WHILE_LOGGING)
+
+    result = project.yanex("run", "forked.py", timeout=30)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "child exit 0\n"
+    history = read_history(str(project.only_experiment() / "metrics.jsonl"))
+    assert [row["metrics"] for row in history.steps] == [{"parent": 1}, {"child": 1}]

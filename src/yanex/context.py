@@ -203,6 +203,10 @@ class MetricsLog:
     The file stays open and each line is written with one ``write`` under an
     exclusive ``flock``, so several processes or threads can log to the same
     experiment at once and a killed writer loses nothing already logged.
+
+    A process forked from one that logs starts over with its own lock and
+    its own open file: the lock it inherits may be held by a thread that
+    does not exist in it, and a shared open file would share the ``flock``.
     """
 
     def __init__(self, path: str) -> None:
@@ -214,6 +218,15 @@ class MetricsLog:
         self._last_step: int | None = None
         self._lock: threading.Lock = threading.Lock()
         self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+        _forget_after_fork(self)
+
+    def _start_over_in_child(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
 
     def append(self, data: dict[str, Any], step: int | None) -> int:
         """Store the storable values of ``data`` at ``step``; return the step."""
@@ -270,6 +283,25 @@ class MetricsLog:
             if self._descriptor is not None:
                 os.close(self._descriptor)
                 self._descriptor = None
+
+
+_open_logs: Any = None
+
+
+def _forget_after_fork(log: MetricsLog) -> None:
+    """Have ``log`` start over in every process forked from this one."""
+    global _open_logs
+    if _open_logs is None:
+        import weakref
+
+        _open_logs = weakref.WeakSet()
+        os.register_at_fork(after_in_child=_start_over_in_child)
+    _open_logs.add(log)
+
+
+def _start_over_in_child() -> None:
+    for log in list(_open_logs):
+        log._start_over_in_child()
 
 
 def _append_whole(descriptor: int, line: bytes) -> None:

@@ -40,6 +40,8 @@ def log_rows(writer):
 
 
 acknowledge(f"start {os.getpid()}")
+# Open the metrics log before forking, so writers share its descriptor.
+yanex.log_metrics({"script_pid": os.getpid()}, step=999_999_999)
 children = []
 for writer in range(1, writers + 1):
     pid = os.fork()
