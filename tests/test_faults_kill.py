@@ -65,6 +65,8 @@ def record(outcome: Outcome) -> None:
         "metric rows acknowledged",
         "metric rows lost",
         "duplicate runs",
+        "leftover temporary files",
+        "unfinished experiments left in .new",
     ):
         figures.record("kill trials", label, counts[label])
     for label, count in counts.items():

@@ -67,6 +67,11 @@ def _read_experiments(store: Store, findings: Findings) -> dict[str, Experiment]
     found: dict[str, Experiment] = {}
     if not store.root.is_dir():
         return found
+    incoming = store.root / ".new"
+    if incoming.is_dir():
+        findings.counts["unfinished experiments left in .new"] += len(
+            list(incoming.iterdir())
+        )
     for path in sorted(store.root.iterdir()):
         if not layout.is_valid_id(path.name):
             continue
