@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -335,3 +336,32 @@ def test_the_runner_idles_while_a_leftover_holds_the_output(project: Project) ->
     assert runner.returncode == 0
     assert time.monotonic() - started >= 1.0
     assert usage.ru_utime + usage.ru_stime < 0.6
+
+
+HOST_PROGRAM = """\
+import subprocess, sys, time
+from yanex import runner
+from yanex.store import ExperimentSpec, Store
+
+own = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+time.sleep(0.5)  # it has ended and waits for its exit status to be read
+store = Store(sys.argv[1])
+experiment_id = store.create(ExperimentSpec(params={}))
+launch = runner.Launch(experiment_id, [sys.executable, "-c", "pass"], ".")
+[outcome] = runner.Supervisor(store, echo=False).run([launch])
+print(outcome.status, own.wait())
+"""
+
+
+def test_a_program_running_experiments_keeps_its_own_childrens_exit_codes(
+    project: Project,
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", HOST_PROGRAM, str(project.store)],
+        env=project.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert done.stdout == "completed 3\n", done.stderr

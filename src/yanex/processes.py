@@ -166,15 +166,20 @@ def send(pids: Iterable[int], signum: int) -> None:
             pass
 
 
-def reap(keep: Collection[int]) -> None:
-    """Collect the exit status of this process's ended children but ``keep``.
+def reap(keep: Collection[int], since: int) -> None:
+    """Collect the exit status of this process's ended children.
 
     A subreaper inherits orphans and must reap them, or they stay zombies
-    for as long as it runs. The scripts' own pids are left for their
-    :class:`subprocess.Popen` objects to reap.
+    for as long as it runs. Only children started at or after ``since``
+    (see :func:`now_ticks`) are reaped, and none in ``keep``: the scripts'
+    pids, and any child the calling program started before, are left for
+    their :class:`subprocess.Popen` objects.
     """
     for pid in _all_children(os.getpid()):
-        if pid not in keep and is_zombie(pid):
+        fields = host.process_stat(pid)
+        if pid in keep or fields is None or fields[0] != "Z":
+            continue
+        if int(fields[19]) >= since:
             _reap_one(pid)
 
 
@@ -185,19 +190,19 @@ def _reap_one(pid: int) -> None:
         pass
 
 
-def kill_all(find: Callable[[], list[int]], keep: Collection[int]) -> None:
+def kill_all(find: Callable[[], list[int]], keep: Collection[int], since: int) -> None:
     """SIGKILL what ``find`` returns until it returns nothing.
 
     A process may fork between being found and being killed, so this looks
     again until nothing is left. Ended orphans, killed here or not, are
-    reaped on the way.
+    reaped on the way (see :func:`reap`).
     """
-    reap(keep)
+    reap(keep, since)
     for _ in range(_STOP_ROUNDS):
         found = find()
         if not found:
             return
         send(found, signal.SIGKILL)
-        reap(keep)
+        reap(keep, since)
         time.sleep(0.001)
     logger.debug("processes still appear after %s rounds of SIGKILL", _STOP_ROUNDS)

@@ -229,7 +229,9 @@ class Supervisor:
         processes.become_subreaper()
         self._batch_ticks = processes.now_ticks()
         self._run_all(pending, outcomes)
-        processes.kill_all(lambda: processes.tree(self._batch_orphans()), keep=())
+        processes.kill_all(
+            lambda: processes.tree(self._batch_orphans()), (), self._batch_ticks
+        )
         self._selector.close()
         return [outcomes[i] for i in order if i in outcomes]
 
@@ -537,7 +539,9 @@ class Supervisor:
 
     def _finish(self, child: _Child) -> Outcome:
         child.signal_group(signal.SIGKILL)
-        processes.kill_all(lambda: self._processes_of(child), self._script_pids())
+        processes.kill_all(
+            lambda: self._processes_of(child), self._script_pids(), self._batch_ticks
+        )
         for descriptor, stream in list(child.streams.items()):
             self._selector.unregister(descriptor)
             stream.close()
