@@ -24,40 +24,66 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
 
 from yanex import diagnostics, host, layout
 
 logger = diagnostics.get_logger(__name__)
 
 _PR_SET_CHILD_SUBREAPER = 36
+_PR_GET_CHILD_SUBREAPER = 37
 _MARKER = f"{layout.ENV_EXPERIMENT_ID}=".encode()
 #: Rounds of find-and-kill before giving up on a process that keeps forking.
 _STOP_ROUNDS = 50
 
-_subreaper: list[bool] = []
+
+@contextmanager
+def subreaper() -> Iterator[None]:
+    """Be the reaper of orphans below this process while the block runs.
+
+    Outside Linux this does nothing. A process that was a subreaper before
+    stays one; otherwise it stops being one afterwards, so that a program
+    running experiments through the library is left as it was.
+    """
+    prctl = _prctl()
+    if prctl is None:
+        yield
+        return
+    import ctypes
+
+    before = ctypes.c_int(0)
+    if prctl(_PR_GET_CHILD_SUBREAPER, ctypes.byref(before), 0, 0, 0) != 0:
+        before.value = 1  # unknown: leave it as it is afterwards
+    if prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+        logger.debug("cannot become a subreaper: errno %s", ctypes.get_errno())
+    try:
+        yield
+    finally:
+        if not before.value:
+            prctl(_PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0)
 
 
-def become_subreaper() -> bool:
-    """Make this process the reaper of orphans below it (Linux); once."""
-    if not _subreaper:
-        _subreaper.append(_set_child_subreaper())
-    return _subreaper[0]
+_prctl_cache: list[Any] = []
 
 
-def _set_child_subreaper() -> bool:
+def _prctl() -> Any:
+    """The C library's ``prctl`` on Linux, else None; looked up once."""
+    if not _prctl_cache:
+        _prctl_cache.append(_find_prctl())
+    return _prctl_cache[0]
+
+
+def _find_prctl() -> Any:
     if not sys.platform.startswith("linux"):
-        return False
+        return None
     import ctypes
 
     try:
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
+        return ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        return False
-    if prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-        logger.debug("cannot become a subreaper: errno %s", ctypes.get_errno())
-        return False
-    return True
+        return None
 
 
 def children(pid: int) -> list[int]:

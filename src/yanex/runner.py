@@ -226,12 +226,12 @@ class Supervisor:
         pending = deque(launches)
         order = [launch.experiment_id for launch in pending]
         outcomes: dict[str, Outcome] = {}
-        processes.become_subreaper()
         self._batch_ticks = processes.now_ticks()
-        self._run_all(pending, outcomes)
-        processes.kill_all(
-            lambda: processes.tree(self._batch_orphans()), (), self._batch_ticks
-        )
+        with processes.subreaper():
+            self._run_all(pending, outcomes)
+            processes.kill_all(
+                lambda: processes.tree(self._batch_orphans()), (), self._batch_ticks
+            )
         self._selector.close()
         return [outcomes[i] for i in order if i in outcomes]
 
