@@ -143,6 +143,21 @@ def test_artifact_names_cannot_leave_the_folder(experiment: Path, name: str) -> 
     assert not (experiment.parent / "escape.txt").exists()
 
 
+@pytest.mark.parametrize("name", ["x" * 201, "a/" * 40 + "b"])
+def test_overlong_artifact_names_are_refused(experiment: Path, name: str) -> None:
+    with pytest.raises(ArtifactError, match="is too long"):
+        yanex.save_artifact(b"x", name)
+
+
+def test_an_artifact_below_an_existing_file_is_an_artifact_error(
+    experiment: Path,
+) -> None:
+    yanex.save_artifact(b"a file", "a")
+
+    with pytest.raises(ArtifactError, match="cannot write artifact b"):
+        yanex.save_artifact(b"x", "a/b")
+
+
 def test_links_out_of_the_artifacts_folder_are_refused(
     experiment: Path, tmp_path: Path
 ) -> None:

@@ -78,3 +78,13 @@ def test_flatten_gives_dotted_keys_and_keeps_empty_mappings() -> None:
         "a.c": {},
         "d": 2,
     }
+
+
+def test_a_key_that_is_not_printable_is_named_in_one_line() -> None:
+    with pytest.raises(ParamError) as caught:
+        params.parse_assignment("a\nb=1")
+
+    assert str(caught.value) == (
+        "--param 'a\\nb': invalid key 'a\\nb': part 'a\\nb' must be letters,"
+        " digits, '_' or '-'"
+    )

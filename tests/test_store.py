@@ -94,7 +94,7 @@ def test_a_new_experiment_has_no_metrics_file_until_it_logs(tmp_path: Path) -> N
     store = Store(tmp_path)
     directory = tmp_path / make(store)
     names = sorted(p.name for p in directory.iterdir())
-    assert names == ["metadata.json", "params.json"]
+    assert names == [".spare", "metadata.json", "params.json"]
 
 
 def test_failed_atomic_write_keeps_the_old_record(tmp_path: Path) -> None:

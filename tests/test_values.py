@@ -117,3 +117,13 @@ def test_python_tags_are_refused() -> None:
 def test_binary_and_dates_by_explicit_tag_are_refused() -> None:
     with pytest.raises(ParamError, match="not supported"):
         values.load_yaml("x: !!binary aGVsbG8=\n", "f")
+
+
+def test_a_control_character_is_named_in_one_line() -> None:
+    with pytest.raises(ParamError) as caught:
+        values.load_yaml("lr: 1\n\x1f", "config.yaml")
+
+    assert str(caught.value) == (
+        "config.yaml: unacceptable character #x001f at character 7"
+        " (control characters are not allowed)"
+    )

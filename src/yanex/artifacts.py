@@ -42,7 +42,20 @@ def validate_name(name: Any) -> str:
         raise ArtifactError(
             f"artifact name {name!r} may not leave the artifacts folder"
         )
+    longest = max(len(part.encode("utf-8", "surrogatepass")) for part in parts)
+    if longest > _MAX_PART_BYTES or len(parts) > _MAX_DEPTH:
+        raise ArtifactError(f"artifact name {_shortened(name)!r} is too long")
     return "/".join(parts)
+
+
+# File names may have 255 bytes; the temporary name an artifact is written
+# under first adds 16.
+_MAX_PART_BYTES = 200
+_MAX_DEPTH = 32
+
+
+def _shortened(name: str) -> str:
+    return name if len(name) <= 40 else name[:37] + "..."
 
 
 def artifact_path(directory: str | Path, name: str) -> Path:
@@ -51,6 +64,10 @@ def artifact_path(directory: str | Path, name: str) -> Path:
     Links inside the artifacts folder are resolved, so a link pointing
     elsewhere is refused rather than followed.
     """
+    if Path(directory).is_symlink():
+        raise ArtifactError(
+            f"the artifacts folder {directory} is a link; not following it"
+        )
     base = Path(directory).resolve()
     target = base / validate_name(name)
     resolved = target.resolve()
@@ -145,11 +162,16 @@ def list_artifacts() -> list[str]:
 def list_in(directory: str | Path) -> list[str]:
     """Names of the artifacts in an artifacts folder, temporary files excluded."""
     base = Path(directory)
+    if base.is_symlink():
+        raise ArtifactError(
+            f"the artifacts folder {directory} is a link; not following it"
+        )
     if not base.is_dir():
         return []
     names = []
     for path in base.rglob("*"):
-        if path.is_file() and not path.name.startswith(".yanex-"):
+        is_file = path.is_symlink() or path.is_file()
+        if is_file and not path.name.startswith(".yanex-"):
             names.append(path.relative_to(base).as_posix())
     return sorted(names)
 
@@ -161,9 +183,9 @@ def artifact_exists(filename: str) -> bool:
 
 
 def _write_via_temporary(target: Path, write: Callable[[Path], None]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
     temporary = target.with_name(f".yanex-{layout.new_id()}-{target.name}")
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         write(temporary)
         os.replace(temporary, target)
     except ArtifactError:
@@ -178,7 +200,7 @@ def _write_via_temporary(target: Path, write: Callable[[Path], None]) -> None:
 
 
 def _remove(path: Path) -> None:
-    if path.is_dir() and not path.is_symlink():
+    if os.path.isdir(path) and not os.path.islink(path):
         shutil.rmtree(path, ignore_errors=True)
     else:
         try:

@@ -203,6 +203,10 @@ class MetricsLog:
     The file stays open and each line is written with one ``write`` under an
     exclusive ``flock``, so several processes or threads can log to the same
     experiment at once and a killed writer loses nothing already logged.
+
+    A process forked from one that logs starts over with its own lock and
+    its own open file: the lock it inherits may be held by a thread that
+    does not exist in it, and a shared open file would share the ``flock``.
     """
 
     def __init__(self, path: str) -> None:
@@ -214,6 +218,15 @@ class MetricsLog:
         self._last_step: int | None = None
         self._lock: threading.Lock = threading.Lock()
         self._encoder = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+        _forget_after_fork(self)
+
+    def _start_over_in_child(self) -> None:
+        import threading
+
+        self._lock = threading.Lock()
+        if self._descriptor is not None:
+            os.close(self._descriptor)
+            self._descriptor = None
 
     def append(self, data: dict[str, Any], step: int | None) -> int:
         """Store the storable values of ``data`` at ``step``; return the step."""
@@ -236,7 +249,7 @@ class MetricsLog:
                 line = (self._encoder.encode(record) + "\n").encode("utf-8")
                 fcntl.flock(descriptor, fcntl.LOCK_EX)
                 try:
-                    os.write(descriptor, line)
+                    _append_whole(descriptor, line)
                 finally:
                     fcntl.flock(descriptor, fcntl.LOCK_UN)
         if rejected:
@@ -254,11 +267,11 @@ class MetricsLog:
             descriptor = os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
             self._last_step = last_logged_step(self.path)
-            descriptor = os.open(self.path, flags)
+            descriptor = os.open(self.path, flags | layout.NO_LINKS)
         else:
             fcntl.flock(descriptor, fcntl.LOCK_EX)
             try:
-                os.write(descriptor, layout.METRICS_HEADER)
+                _append_whole(descriptor, layout.METRICS_HEADER)
             finally:
                 fcntl.flock(descriptor, fcntl.LOCK_UN)
         self._descriptor = descriptor
@@ -272,6 +285,43 @@ class MetricsLog:
                 self._descriptor = None
 
 
+_open_logs: Any = None
+
+
+def _forget_after_fork(log: MetricsLog) -> None:
+    """Have ``log`` start over in every process forked from this one."""
+    global _open_logs
+    if _open_logs is None:
+        import weakref
+
+        _open_logs = weakref.WeakSet()
+        os.register_at_fork(after_in_child=_start_over_in_child)
+    _open_logs.add(log)
+
+
+def _start_over_in_child() -> None:
+    for log in list(_open_logs):
+        log._start_over_in_child()
+
+
+def _append_whole(descriptor: int, line: bytes) -> None:
+    """Append all of ``line`` to a file opened for appending, or none of it.
+
+    A full disk or a file-size limit can cut a write short. Left behind, the
+    cut line would swallow the next one appended; so under the writers' lock
+    the part written is cut off again before the error is raised.
+    """
+    written = 0
+    try:
+        while written < len(line):
+            written += os.write(descriptor, line[written:])
+    except OSError:
+        if written:
+            end = os.lseek(descriptor, 0, os.SEEK_CUR)
+            os.ftruncate(descriptor, end - written)
+        raise
+
+
 def last_logged_step(path: str, window: int = 1 << 16) -> int | None:
     """The highest step among the last lines of a metrics file, if any.
 
@@ -281,7 +331,7 @@ def last_logged_step(path: str, window: int = 1 << 16) -> int | None:
     import json
 
     try:
-        with open(path, "rb") as handle:
+        with layout.open_inside(path) as handle:
             handle.seek(0, os.SEEK_END)
             size = handle.tell()
             handle.seek(max(0, size - window))

@@ -187,9 +187,9 @@ class Experiment:
         return artifacts.list_in(self.artifacts_dir)
 
     def artifact_sizes(self) -> dict[str, int]:
-        """Each artifact's size in bytes."""
+        """Each artifact's size in bytes (of a link, the link's own)."""
         return {
-            name: (self.artifacts_dir / name).stat().st_size
+            name: (self.artifacts_dir / name).lstat().st_size
             for name in self.list_artifacts()
         }
 
@@ -210,13 +210,28 @@ class Experiment:
         name = layout.STDERR_FILE if stream == "stderr" else layout.STDOUT_FILE
         return self.directory / name
 
-    def output(self, stream: str = "stdout", tail: int | None = None) -> str:
-        """Captured output as text (invalid UTF-8 replaced), or its last lines."""
+    def output(
+        self,
+        stream: str = "stdout",
+        tail: int | None = None,
+        within: int | None = None,
+    ) -> str:
+        """Captured output as text (invalid UTF-8 replaced), or its last lines.
+
+        ``within`` bounds how many bytes from the end the last lines are
+        looked for in, for views that must stay small whatever was printed.
+        """
         path = self.output_path(stream)
         try:
-            data = read_tail(path, tail) if tail is not None else path.read_bytes()
+            if tail is not None:
+                data = read_tail(path, tail, within=within)
+            else:
+                with layout.open_inside(str(path)) as handle:
+                    data = handle.read()
         except FileNotFoundError:
             return ""
+        except OSError as error:
+            raise layout.unreadable(str(path), error) from None
         return data.decode("utf-8", "replace")
 
     def to_dict(self) -> dict[str, Any]:
@@ -229,18 +244,37 @@ class Experiment:
         return data
 
 
-def read_tail(path: Path, lines: int, block: int = 1 << 16) -> bytes:
-    """The last ``lines`` lines of a file, read from its end."""
+def read_tail(
+    path: Path, lines: int, block: int = 1 << 16, within: int | None = None
+) -> bytes:
+    """The last ``lines`` lines of a file, read backwards from its end.
+
+    With ``within``, only the last that many bytes are read, and the first
+    line returned may be the end of a longer one. A missing file raises
+    :class:`FileNotFoundError`; one that cannot be read is damage.
+    """
     if lines <= 0:
         return b""
-    with open(path, "rb") as handle:
-        handle.seek(0, os.SEEK_END)
-        position = handle.tell()
-        data = b""
-        while position > 0 and data.count(b"\n") <= lines:
-            step = min(block, position)
+    try:
+        return _read_tail(path, lines, block, within)
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise layout.unreadable(str(path), error) from None
+
+
+def _read_tail(path: Path, lines: int, block: int, within: int | None) -> bytes:
+    with layout.open_inside(str(path)) as handle:
+        position = handle.seek(0, os.SEEK_END)
+        floor = 0 if within is None else max(0, position - within)
+        chunks: list[bytes] = []
+        newlines = 0
+        while position > floor and newlines <= lines:
+            step = min(block, position - floor)
             position -= step
             handle.seek(position)
-            data = handle.read(step) + data
-    kept = data.splitlines(keepends=True)[-lines:]
-    return b"".join(kept)
+            chunk = handle.read(step)
+            chunks.append(chunk)
+            newlines += chunk.count(b"\n")
+    data = b"".join(reversed(chunks))
+    return b"".join(data.splitlines(keepends=True)[-lines:])

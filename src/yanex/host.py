@@ -45,17 +45,26 @@ def boot_id() -> str | None:
         return None
 
 
-def process_start_ticks(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot; None if gone."""
+def process_stat(pid: int) -> list[str] | None:
+    """The fields of ``/proc/PID/stat`` from the state on; None if gone.
+
+    ``[0]`` is the state (``Z`` for a zombie), ``[1]`` the parent, ``[2]`` the
+    process group and ``[19]`` the start time in clock ticks since boot.
+    """
     try:
         with open(f"/proc/{pid}/stat", "rb") as handle:
             stat = handle.read()
     except OSError:
         return None
     # The command name in parentheses may contain spaces; fields follow it.
-    fields = stat[stat.rfind(b")") + 2 :].split()
+    return stat[stat.rfind(b")") + 2 :].decode("ascii", "replace").split()
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot; None if gone."""
+    fields = process_stat(pid)
     try:
-        return int(fields[19])
+        return int(fields[19]) if fields is not None else None
     except (IndexError, ValueError):
         return None
 

@@ -22,16 +22,18 @@ import json
 import math
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from yanex import diagnostics, layout, params
 from yanex.errors import StoreError, YanexError
 from yanex.store import Store
 
 logger = diagnostics.get_logger(__name__)
+
+T = TypeVar("T")
 
 INDEX_FILE = "index.sqlite"
 _SCHEMA_VERSION = 2
@@ -115,6 +117,9 @@ class Index:
         self.store = store
         self.path = store.root / INDEX_FILE
         self._connection: sqlite3.Connection | None = None
+        #: Experiments left out at the last refresh, and why: their records
+        #: are damaged.
+        self.damaged: dict[str, str] = {}
 
     def connection(self) -> sqlite3.Connection:
         """An up-to-date connection to the index, rebuilding it if needed."""
@@ -127,6 +132,24 @@ class Index:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def answer(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``work`` on an up-to-date connection.
+
+        Damage to the index file can show only once a damaged page is read,
+        long after it opened; then the index is rebuilt and ``work`` run
+        once more.
+        """
+        try:
+            return work(self.connection())
+        except sqlite3.DatabaseError as error:
+            logger.debug("index %s failed (%s): rebuilding", self.path, error)
+            self.close()
+            self._remove_files()
+        try:
+            return work(self.connection())
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"cannot use the index {self.path}: {error}") from None
 
     def _open_checked(self) -> sqlite3.Connection:
         if not self.store.root.is_dir():
@@ -173,14 +196,15 @@ class Index:
             connection.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
 
     def _remove_files(self) -> None:
+        """Remove the index files; what cannot be removed fails to open
+        next, and the answer comes from memory."""
         for suffix in ("", "-wal", "-shm"):
             try:
                 os.unlink(f"{self.path}{suffix}")
             except FileNotFoundError:
                 pass
             except OSError as error:
-                message = f"cannot remove damaged index {self.path}: {error}"
-                raise StoreError(message) from None
+                logger.debug("cannot remove damaged index %s: %s", self.path, error)
 
     def refresh(self) -> int:
         """Bring the index up to date with the directories; returns changes."""
@@ -188,6 +212,7 @@ class Index:
         assert connection is not None
         current = dict(_metadata_tokens(self.store.root))
         known = dict(connection.execute("SELECT id, token FROM experiments"))
+        self.damaged = {}
         changed = [i for i, token in current.items() if known.get(i) != token]
         removed = [i for i in known if i not in current]
         if not changed and not removed:
@@ -195,7 +220,7 @@ class Index:
         entries = [e for e in (self._read_entry(i, current[i]) for i in changed) if e]
         try:
             self._write(connection, entries, removed)
-        except sqlite3.OperationalError as error:
+        except sqlite3.DatabaseError as error:
             logger.debug("cannot update index (%s): answering from memory", error)
             self._connection = self._open_memory()
             connection.close()
@@ -219,6 +244,7 @@ class Index:
             tree = self.store.read_params(experiment_id)
         except YanexError as error:
             logger.debug("skipping %s in the index: %s", experiment_id, error)
+            self.damaged[experiment_id] = str(error)
             return None
         return entry_from_records(experiment_id, token, metadata, tree)
 
@@ -261,11 +287,12 @@ def _value_rows(entries: list[Entry], field: str) -> Iterator[tuple[Any, ...]]:
 def encode_value(value: Any) -> tuple[float | None, str | None, str]:
     """A value as the index stores it: number, text and JSON columns.
 
-    NaN is not a number for filtering, so its number column is empty.
+    NaN is not a number for filtering, so its number column is empty; nor
+    is an integer too large for a float.
     """
     number = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) if not math.isnan(value) else None
+        number = _number_or_none(value)
     text = value if isinstance(value, str) else None
     encoded = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
     return number, text, encoded
@@ -294,10 +321,10 @@ def entry_from_records(
         "started_at": metadata.get("started_at"),
         "ended_at": metadata.get("ended_at"),
         "duration": _number_or_none(metadata.get("duration_s")),
-        "exit_code": metadata.get("exit_code"),
+        "exit_code": _integer_or_none(metadata.get("exit_code")),
         "reason": metadata.get("reason"),
         "sweep_id": sweep.get("id"),
-        "sweep_index": sweep.get("index"),
+        "sweep_index": _integer_or_none(sweep.get("index")),
         "runner": json.dumps(metadata.get("runner")),
         "slurm": json.dumps(slurm) if isinstance(slurm, dict) else None,
     }
@@ -308,7 +335,22 @@ def entry_from_records(
 
 
 def _number_or_none(value: Any) -> float | None:
-    return float(value) if isinstance(value, int | float) else None
+    """A number as a float for SQLite; None for anything else, NaN and
+    integers beyond a float's range."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return None if math.isnan(number) else number
+
+
+def _integer_or_none(value: Any) -> int | None:
+    """An integer SQLite can hold (64 bits), else None."""
+    if isinstance(value, int) and -(2**63) <= value < 2**63:
+        return value
+    return None
 
 
 def _metadata_tokens(root: Path) -> Iterator[tuple[str, str]]:

@@ -20,7 +20,7 @@ from yanex.errors import DamagedRecordError
 
 TYPE_CHECKING = False  # typing is not imported: it would slow every script
 if TYPE_CHECKING:
-    from typing import Any
+    from typing import Any, BinaryIO
 
 FORMAT_VERSION = 1
 
@@ -34,6 +34,7 @@ METRICS_FILE = "metrics.jsonl"
 ARTIFACTS_DIR = "artifacts"
 HEARTBEAT_FILE = ".heartbeat"
 LOCK_FILE = ".lock"
+SPARE_FILE = ".spare"
 
 #: The first line of a metrics log, written by whoever logs first.
 METRICS_HEADER = b'{"yanex_format":1,"kind":"metrics"}\n'
@@ -87,7 +88,7 @@ def write_atomic(path: str, data: bytes) -> None:
     temporary = os.path.join(directory, f".{name}.{os.getpid()}.{new_id()}.tmp")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
     try:
-        _write_all(descriptor, data)
+        write_all(descriptor, data)
     except BaseException:
         os.close(descriptor)
         _remove_quietly(temporary)
@@ -108,7 +109,7 @@ def write_private(path: str, data: bytes) -> None:
     """
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
     try:
-        _write_all(descriptor, data)
+        write_all(descriptor, data)
     finally:
         os.close(descriptor)
 
@@ -118,7 +119,8 @@ def write_json_atomic(path: str, document: Any) -> None:
     write_atomic(path, encode_json(document))
 
 
-def _write_all(descriptor: int, data: bytes) -> None:
+def write_all(descriptor: int, data: bytes) -> None:
+    """Write all of ``data``, however many calls it takes."""
     view = memoryview(data)
     while view:
         written = os.write(descriptor, view)
@@ -132,6 +134,32 @@ def _remove_quietly(path: str) -> None:
         pass
 
 
+#: Opening with this flag fails on a link instead of following it.
+NO_LINKS = getattr(os, "O_NOFOLLOW", 0)
+
+
+def open_inside(path: str) -> BinaryIO:
+    """Open a file of an experiment for reading, never through a link.
+
+    A link planted in an experiment directory could lead a reader outside
+    the store; opening one fails instead (see :func:`unreadable`).
+    """
+    descriptor = os.open(path, os.O_RDONLY | NO_LINKS)
+    try:
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
+
+
+def unreadable(path: str, error: OSError) -> DamagedRecordError:
+    """The damage an error reading a file of an experiment stands for."""
+    import errno
+
+    reason = "it is a link" if error.errno == errno.ELOOP else error.strerror
+    return DamagedRecordError(f"{os.path.basename(path)} cannot be read ({reason})")
+
+
 def read_json(path: str) -> Any:
     """Read a JSON record, reporting damage as :class:`DamagedRecordError`.
 
@@ -140,8 +168,13 @@ def read_json(path: str) -> Any:
     """
     import json
 
-    with open(path, "rb") as handle:
-        data = handle.read()
+    try:
+        with open_inside(path) as handle:
+            data = handle.read()
+    except FileNotFoundError:
+        raise
+    except OSError as error:
+        raise unreadable(path, error) from None
     try:
         return json.loads(data)
     except (ValueError, RecursionError) as error:
@@ -159,9 +192,10 @@ def append_line(path: str, line: bytes) -> None:
     """
     import fcntl
 
-    descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | NO_LINKS
+    descriptor = os.open(path, flags, 0o644)
     try:
         fcntl.flock(descriptor, fcntl.LOCK_EX)
-        _write_all(descriptor, line)
+        write_all(descriptor, line)
     finally:
         os.close(descriptor)

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from yanex import host, layout
+from yanex.errors import DamagedRecordError
 from yanex.metrics import read_history
 from yanex.store import CANCELLED, QUEUED, RUNNING, Store, utc_now
 
@@ -93,7 +94,12 @@ def finish_if(
     later passes the time the end happened. Returns None when ``check``
     refused and nothing was written.
     """
-    history = read_history(str(store.file(experiment_id, layout.METRICS_FILE)))
+    try:
+        summary = read_history(
+            str(store.file(experiment_id, layout.METRICS_FILE))
+        ).summary()
+    except DamagedRecordError:
+        summary = None  # the rest of the record can still be written
     ended = ended_at or utc_now()
 
     def change(metadata: dict[str, Any]) -> bool:
@@ -105,14 +111,14 @@ def finish_if(
             duration_s=_seconds_between(metadata.get("started_at"), ended),
             exit_code=exit_code,
             reason=reason,
-            metrics_summary=history.summary(),
+            metrics_summary=summary,
             **extra,
         )
         if stderr_tail is not None:
             metadata["stderr_tail"] = stderr_tail
         return True
 
-    return store.update_metadata(experiment_id, change)
+    return _write_end(store, experiment_id, change)
 
 
 def mark_not_started(
@@ -134,7 +140,7 @@ def mark_not_started(
         metadata.update(status=CANCELLED, ended_at=utc_now(), reason=reason)
         return True
 
-    return store.update_metadata(experiment_id, change)
+    return _write_end(store, experiment_id, change)
 
 
 def mark_queued(
@@ -194,6 +200,20 @@ def mark_requeued(
         return True
 
     return store.update_metadata(experiment_id, change)
+
+
+def _write_end(
+    store: Store, experiment_id: str, change: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any] | None:
+    """Write a final record, on a full disk in the room set aside for it.
+
+    The room is given up once the end is written; an experiment that starts
+    again (requeued) ends without it.
+    """
+    metadata = store.update_metadata(experiment_id, change, use_spare=True)
+    if metadata is not None:
+        store.drop_spare(experiment_id)
+    return metadata
 
 
 def _always(metadata: dict[str, Any] | None) -> dict[str, Any]:

@@ -5,7 +5,8 @@ MetricsLog`): a header line, then ``{"step", "time", "metrics"}`` lines. The
 same step may appear on several lines (values logged separately, or by
 several processes); reading merges them, later lines winning for a repeated
 name. A line cut short by a crash, or otherwise unreadable, is skipped and
-counted, never fatal.
+counted, never fatal; a whole line another writer appended to a cut one is
+still read.
 """
 
 from __future__ import annotations
@@ -57,12 +58,20 @@ def _is_number(value: Any) -> bool:
 
 
 def read_history(path: str) -> MetricsHistory:
-    """Read and merge a metrics log; a missing file is an empty history."""
+    """Read and merge a metrics log; a missing file is an empty history.
+
+    A log that cannot be read (a folder or a link in its place) is
+    :class:`~yanex.errors.DamagedRecordError`.
+    """
+    from yanex import layout
+
     try:
-        with open(path, "rb") as handle:
+        with layout.open_inside(path) as handle:
             lines = handle.read().splitlines()
     except FileNotFoundError:
         return MetricsHistory([])
+    except OSError as error:
+        raise layout.unreadable(path, error) from None
     return parse_lines(lines)
 
 
@@ -74,6 +83,8 @@ def parse_lines(lines: list[bytes]) -> MetricsHistory:
         record = _parse_line(line)
         if record is None:
             damaged += line.strip() != b"" and not line.startswith(b'{"yanex_format"')
+            record = _recover_line(line)
+        if record is None:
             continue
         step, time, values = record
         row = by_step.get(step)
@@ -84,6 +95,21 @@ def parse_lines(lines: list[bytes]) -> MetricsHistory:
             row["time"] = time
     steps = [by_step[step] for step in sorted(by_step)]
     return MetricsHistory(steps=steps, damaged_lines=damaged)
+
+
+def _recover_line(line: bytes) -> tuple[int, Any, dict[str, Any]] | None:
+    """The whole record at the end of a line that starts with a torn one.
+
+    A writer killed in the middle of its line leaves it without a newline,
+    and the next writer's line is appended to it. Every record starts with
+    ``{"step":``, which inside a record could only appear escaped, so the
+    last such start begins the record the next writer wrote whole.
+    """
+    start = line.rfind(_RECORD_START, 1)
+    return _parse_line(line[start:]) if start > 0 else None
+
+
+_RECORD_START = b'{"step":'
 
 
 def _parse_line(line: bytes) -> tuple[int, Any, dict[str, Any]] | None:

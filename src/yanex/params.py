@@ -67,7 +67,9 @@ def parse_assignment(text: str, source: str = "--param") -> tuple[list[str], Any
     key, separator, raw = text.partition("=")
     if not separator or not key.strip():
         raise ParamError(f"{source} {text!r}: expected KEY=VALUE")
-    label = f"{source} {key.strip()}"
+    # The key names the value in messages; shown as written when it can be.
+    shown = key.strip() if key.strip().isprintable() else repr(key.strip())
+    label = f"{source} {shown}"
     return parse_key(key, label), read_value(raw, label)
 
 

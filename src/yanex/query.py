@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from yanex import layout, liveness
@@ -54,10 +55,15 @@ class Filters(NamedTuple):
 
 
 class Selection(NamedTuple):
-    """The selected experiments, newest first, and how many matched in all."""
+    """The selected experiments, newest first, and how many matched in all.
+
+    ``damaged`` names the experiments whose records could not be read, with
+    the reason; they could not be judged against the filters.
+    """
 
     rows: list[dict[str, Any]]
     total: int
+    damaged: Mapping[str, str] = MappingProxyType({})
 
 
 def select(
@@ -74,12 +80,12 @@ def select(
     from yanex.index import rows
 
     _check_statuses(filters.statuses)
-    with _opened(store, index) as opened:
-        connection = opened.connection()
+    clause, parameters = _where_clause(filters)
+
+    def answer(connection: sqlite3.Connection) -> Selection:
         if _settle_slurm_members(store, connection, filters, limit):
             opened.refresh()
             connection = opened.connection()
-        clause, parameters = _where_clause(filters)
         candidates = rows(
             connection,
             f"SELECT id, status FROM experiments WHERE {clause}"
@@ -90,7 +96,10 @@ def select(
         matched = _judge(store, candidates, filters.statuses)
         shown = matched if limit is None else matched[:limit]
         full = _full_rows(connection, shown)
-    return Selection(full, len(matched))
+        return Selection(full, len(matched), opened.damaged)
+
+    with _opened(store, index) as opened:
+        return opened.answer(answer)
 
 
 @contextmanager
@@ -319,9 +328,11 @@ def params_and_metrics(
     from yanex.index import values_of
 
     with _opened(store, index) as opened:
-        connection = opened.connection()
-        return values_of(connection, "params", ids), values_of(
-            connection, "metrics", ids
+        return opened.answer(
+            lambda connection: (
+                values_of(connection, "params", ids),
+                values_of(connection, "metrics", ids),
+            )
         )
 
 

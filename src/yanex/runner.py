@@ -20,6 +20,12 @@ group receives SIGINT (for SIGINT) or SIGTERM, and SIGKILL once a grace period
 has passed or at a second signal; experiments not yet started are recorded as
 cancelled without starting. The script is started so that the kernel kills
 it if the runner itself dies.
+
+Processes a script started outside its process group (a child that called
+``setsid``, a double-forked daemon) are found through :mod:`yanex.processes`
+and signalled with the group, so none outlives its experiment: they are
+stopped when the script ends or is cancelled, and whatever is left when the
+batch ends is killed then.
 """
 
 from __future__ import annotations
@@ -35,7 +41,8 @@ from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol
 
-from yanex import diagnostics, layout, lifecycle
+from yanex import diagnostics, layout, lifecycle, processes
+from yanex.errors import StoreError
 from yanex.store import (
     CANCELLED,
     COMPLETED,
@@ -131,7 +138,7 @@ class _Stream:
         if self.capture_error is not None:
             return
         try:
-            _write_all(self.capture, chunk)
+            layout.write_all(self.capture, chunk)
         except OSError as error:
             self.capture_error = error
             logger.debug("capture failed: %s", error)
@@ -140,7 +147,7 @@ class _Stream:
         if self.echo is None:
             return
         try:
-            _write_all(self.echo, chunk)
+            layout.write_all(self.echo, chunk)
         except OSError:
             self.echo = None
 
@@ -208,6 +215,7 @@ class Supervisor:
         self._selector = selectors.DefaultSelector()
         self._signals: list[int] = []
         self._next_heartbeat = 0.0
+        self._batch_ticks = 0
 
     def run(self, launches: Iterable[Launch]) -> list[Outcome]:
         """Run every launch and return their outcomes in the order given.
@@ -218,6 +226,17 @@ class Supervisor:
         pending = deque(launches)
         order = [launch.experiment_id for launch in pending]
         outcomes: dict[str, Outcome] = {}
+        self._batch_ticks = processes.now_ticks()
+        with processes.subreaper():
+            self._run_all(pending, outcomes)
+            processes.kill_all(
+                lambda: processes.tree(self._batch_orphans()), (), self._batch_ticks
+            )
+        self._selector.close()
+        return [outcomes[i] for i in order if i in outcomes]
+
+    def _run_all(self, pending: deque[Launch], outcomes: dict[str, Outcome]) -> None:
+        """The loop: start, wait, handle signals, finish, until all are done."""
         with SignalCatcher(self._selector) as catcher:
             self._signals = catcher.received
             while pending or self._children:
@@ -228,8 +247,6 @@ class Supervisor:
                 self._beat_hearts()
                 if self.events is not None:
                     self.events.tick()
-        self._selector.close()
-        return [outcomes[i] for i in order if i in outcomes]
 
     def _start_while_room(
         self, pending: deque[Launch], outcomes: dict[str, Outcome]
@@ -249,25 +266,35 @@ class Supervisor:
         # starts; a fresh one belongs to this runner and is recorded running,
         # with its script's pid, in one write once the script has started.
         shared = launch.expect != (CREATED,)
-        if shared and not self._claim(launch, None, extra):
-            self.skipped.append(experiment_id)
-            return None
+        if shared:
+            try:
+                if not self._claim(launch, None, extra):
+                    self.skipped.append(experiment_id)
+                    return None
+            except StoreError as error:
+                reason = f"not started: cannot claim it ({error})"
+                return Outcome(experiment_id, STAGED, reason=reason)
         if note is not None and self.events is not None:
             self.events.note(experiment_id, note)
         try:
             streams, process = self._spawn(launch, str(directory))
         except OSError as error:
-            reason = f"cannot start script: {error}"
-            lifecycle.mark_finished(self.store, experiment_id, FAILED, reason=reason)
-            return Outcome(experiment_id, FAILED, reason=reason)
+            return self._end_unstarted(experiment_id, f"cannot start script: {error}")
         child = _Child(launch, process)
         self._watch(child, streams)
-        if shared:
-            self.store.update_metadata(
-                experiment_id, lambda metadata: metadata.update(script_pid=process.pid)
+        try:
+            if shared:
+                self.store.update_metadata(
+                    experiment_id,
+                    lambda metadata: metadata.update(script_pid=process.pid),
+                )
+            else:
+                self._claim(launch, process.pid, extra)
+        except StoreError as error:
+            self._abandon(child)
+            return self._end_unstarted(
+                experiment_id, f"cannot record the start: {error}"
             )
-        else:
-            self._claim(launch, process.pid, extra)
         self._children.append(child)
         if self.events is not None:
             self.events.started(experiment_id)
@@ -280,6 +307,40 @@ class Supervisor:
             self.store, launch.experiment_id, script_pid, expect=launch.expect, **extra
         )
         return claimed is not None
+
+    def _abandon(self, child: _Child) -> None:
+        """Kill a script whose start could not be recorded, and forget it."""
+        child.signal_group(signal.SIGKILL)
+        child.process.wait()
+        for descriptor, stream in list(child.streams.items()):
+            self._selector.unregister(descriptor)
+            stream.close()
+        if child.pidfd is not None:
+            self._selector.unregister(child.pidfd)
+            os.close(child.pidfd)
+
+    def _end_unstarted(self, experiment_id: str, reason: str) -> Outcome:
+        """Record as failed an experiment whose script could not run."""
+        problem = self._record_end(experiment_id, FAILED, None, reason, None)[1]
+        return Outcome(experiment_id, FAILED, reason=_joined(reason, problem))
+
+    def _record_end(
+        self,
+        experiment_id: str,
+        status: str,
+        exit_code: int | None,
+        reason: str | None,
+        tail: str | None,
+    ) -> tuple[dict[str, Any], str | None]:
+        """Write the final record; returns it, or why it could not be written."""
+        try:
+            metadata = lifecycle.mark_finished(
+                self.store, experiment_id, status, exit_code, reason, tail
+            )
+        except (StoreError, OSError) as error:
+            logger.debug("cannot write final record of %s: %s", experiment_id, error)
+            return {}, f"final record not written: {error}"
+        return metadata, None
 
     def _spawn(
         self, launch: Launch, directory: str
@@ -348,9 +409,7 @@ class Supervisor:
         deadlines = [self._next_heartbeat]
         for child in self._children:
             deadlines += [
-                d
-                for d in (child.kill_at, child.leftover_kill_at, child.exited_at)
-                if d is not None
+                d for d in (child.kill_at, child.leftover_kill_at) if d is not None
             ]
             if child.exited_at is not None:
                 deadlines.append(child.exited_at + _DRAIN_SECONDS)
@@ -373,7 +432,7 @@ class Supervisor:
             self._selector.unregister(child.pidfd)
             os.close(child.pidfd)
             child.pidfd = None
-        child.signal_group(signal.SIGTERM)
+        self._signal(child, signal.SIGTERM)
         child.leftover_kill_at = child.exited_at + _LEFTOVER_KILL_SECONDS
 
     def _handle_signals(
@@ -397,7 +456,7 @@ class Supervisor:
         for child in self._children:
             if child.exited_at is None:
                 child.cancel_signal = signum
-                child.signal_group(forwarded)
+                self._signal(child, forwarded)
                 child.kill_at = deadline
         reason = f"not started: cancelled by {signal.Signals(signum).name}"
         while pending:
@@ -405,7 +464,12 @@ class Supervisor:
             if STAGED in launch.expect:
                 # Staged work stays staged for a later runner to pick up.
                 continue
-            lifecycle.mark_not_started(self.store, launch.experiment_id, reason)
+            try:
+                lifecycle.mark_not_started(self.store, launch.experiment_id, reason)
+            except StoreError as error:
+                logger.debug(
+                    "cannot record %s cancelled: %s", launch.experiment_id, error
+                )
             self._report(
                 launch,
                 Outcome(launch.experiment_id, CANCELLED, reason=reason),
@@ -424,14 +488,60 @@ class Supervisor:
 
     def _enforce_deadlines(self, child: _Child, now: float) -> None:
         if child.kill_at is not None and now >= child.kill_at:
-            child.signal_group(signal.SIGKILL)
+            self._signal(child, signal.SIGKILL)
             child.kill_at = None
         if child.leftover_kill_at is not None and now >= child.leftover_kill_at:
-            child.signal_group(signal.SIGKILL)
+            self._signal(child, signal.SIGKILL)
             child.leftover_kill_at = None
+
+    def _signal(self, child: _Child, signum: int) -> None:
+        """Signal a script's process group; stop its processes outside it."""
+        child.signal_group(signum)
+        group = child.process.pid
+        strays = [
+            pid
+            for pid in self._processes_of(child)
+            if processes.process_group(pid) != group
+        ]
+        # A process that left the group never saw a terminal's Ctrl-C;
+        # it is asked to stop the way daemons are.
+        processes.send(
+            strays, signal.SIGKILL if signum == signal.SIGKILL else signal.SIGTERM
+        )
+
+    def _processes_of(self, child: _Child) -> list[int]:
+        """The script, if still running, and every live process it started.
+
+        Processes orphaned below the runner are this script's when their
+        environment names its experiment, or when no other script is
+        running.
+        """
+        roots = [child.process.pid] if child.exited_at is None else []
+        alone = all(other is child for other in self._children)
+        mine = child.launch.experiment_id
+        for orphan in self._batch_orphans():
+            if alone or processes.experiment_of(orphan) == mine:
+                roots.append(orphan)
+        return processes.tree(roots)
+
+    def _batch_orphans(self) -> list[int]:
+        """Processes re-parented to the runner since this batch began."""
+        scripts = self._script_pids()
+        return [
+            pid
+            for pid in processes.children(os.getpid())
+            if pid not in scripts
+            and processes.started_at_or_after(pid, self._batch_ticks)
+        ]
+
+    def _script_pids(self) -> set[int]:
+        return {child.process.pid for child in self._children}
 
     def _finish(self, child: _Child) -> Outcome:
         child.signal_group(signal.SIGKILL)
+        processes.kill_all(
+            lambda: self._processes_of(child), self._script_pids(), self._batch_ticks
+        )
         for descriptor, stream in list(child.streams.items()):
             self._selector.unregister(descriptor)
             stream.close()
@@ -439,19 +549,15 @@ class Supervisor:
         status, exit_code, reason = _judge(child)
         tail = child.all_streams[-1].tail_text() if status == FAILED else None
         experiment_id = child.launch.experiment_id
-        try:
-            metadata = lifecycle.mark_finished(
-                self.store, experiment_id, status, exit_code, reason, tail
-            )
-        except OSError as error:
-            logger.debug("cannot write final record of %s: %s", experiment_id, error)
-            metadata = {}
+        metadata, problem = self._record_end(
+            experiment_id, status, exit_code, reason, tail
+        )
         summary = metadata.get("metrics_summary") or {}
         return Outcome(
             experiment_id,
             status,
             exit_code,
-            reason,
+            _joined(reason, problem),
             round(time.monotonic() - child.started, 6),
             summary.get("final") or {},
         )
@@ -476,25 +582,41 @@ class Supervisor:
 
 
 def _judge(child: _Child) -> tuple[str, int | None, str | None]:
-    """Status, exit code and reason of a finished script."""
+    """Status, exit code and reason of a finished script.
+
+    Output that could not be captured fails an experiment that otherwise
+    completed, and is named beside any other reason.
+    """
     returncode = child.process.returncode
     exit_code = 128 - returncode if returncode < 0 else returncode
+    capture = _capture_problem(child)
     if child.cancel_signal is not None:
         name = signal.Signals(child.cancel_signal).name
-        return CANCELLED, exit_code, f"cancelled by {name}"
+        return CANCELLED, exit_code, _joined(f"cancelled by {name}", capture)
     if returncode < 0:
-        return FAILED, exit_code, f"killed by {_signal_name(-returncode)}"
+        reason = f"killed by {_signal_name(-returncode)}"
+        return FAILED, exit_code, _joined(reason, capture)
     if returncode != 0:
-        return FAILED, exit_code, f"exit code {returncode}"
-    for stream in child.all_streams:
-        if stream.capture_error is not None:
-            prefix = "disk full: " if is_disk_full(stream.capture_error) else ""
-            return (
-                FAILED,
-                exit_code,
-                f"{prefix}output capture incomplete ({stream.capture_error.strerror})",
-            )
+        return FAILED, exit_code, _joined(f"exit code {returncode}", capture)
+    if capture is not None:
+        return FAILED, exit_code, capture
     return COMPLETED, exit_code, None
+
+
+def _capture_problem(child: _Child) -> str | None:
+    for stream in child.all_streams:
+        error = stream.capture_error
+        if error is not None:
+            prefix = "disk full: " if is_disk_full(error) else ""
+            return f"{prefix}output capture incomplete ({error.strerror})"
+    return None
+
+
+def _joined(reason: str | None, problem: str | None) -> str | None:
+    """A reason with a further problem after it, either possibly missing."""
+    if reason is None or problem is None:
+        return reason or problem
+    return f"{reason}; {problem}"
 
 
 def _signal_name(signum: int) -> str:
@@ -502,13 +624,6 @@ def _signal_name(signum: int) -> str:
         return signal.Signals(signum).name
     except ValueError:
         return f"signal {signum}"
-
-
-def _write_all(descriptor: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        written = os.write(descriptor, view)
-        view = view[written:]
 
 
 def _close_quietly(descriptor: int) -> None:
@@ -519,7 +634,8 @@ def _close_quietly(descriptor: int) -> None:
 
 
 def _open_capture(path: str) -> int:
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+    flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | layout.NO_LINKS
+    return os.open(path, flags, 0o644)
 
 
 def _stdin_is_terminal() -> bool:

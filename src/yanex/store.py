@@ -9,6 +9,13 @@ experiment and a user renaming it never lose each other's change.
 
 The experiment directories are the source of truth; anything derived from
 them (such as a listing index) can be rebuilt from them at any time.
+
+A full disk must not keep a runner from recording how an experiment ended.
+Every experiment is therefore created with a *spare*: a file of
+:data:`SPARE_BYTES` written ahead of need. When its final record finds no
+room, the record is written over the spare's own blocks, which needs none,
+cut to size and renamed into place as usual. The spare is removed once the
+final record is written.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from yanex import host, layout
+from yanex import host, layout, shapes
 from yanex.errors import (
     DamagedRecordError,
     ExperimentNotFoundError,
@@ -42,6 +49,8 @@ RECORDED_STATUSES = (CREATED, STAGED, QUEUED, RUNNING, COMPLETED, FAILED, CANCEL
 FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 
 _ID_ATTEMPTS = 64
+#: Room set aside in each experiment for its final record on a full disk.
+SPARE_BYTES = 16 * 1024
 # Where new experiments are assembled before they appear under their id.
 _INCOMING = ".new"
 
@@ -169,6 +178,9 @@ class Store:
             records.append((layout.GIT_FILE, layout.encode_json(git_record)))
         if spec.patch:
             records.append((layout.PATCH_FILE, spec.patch))
+        # Written, not merely allocated: overwriting written blocks never
+        # needs more room, on any filesystem.
+        records.append((layout.SPARE_FILE, bytes(SPARE_BYTES)))
         for name, data in records:
             layout.write_private(str(directory / name), data)
 
@@ -186,8 +198,12 @@ class Store:
         )
 
     def read_metadata(self, experiment_id: str) -> dict[str, Any]:
-        """The metadata record of one experiment."""
-        return self._read_record(experiment_id, layout.METADATA_FILE)
+        """The metadata record of one experiment, its shape checked."""
+        record = self._read_record(experiment_id, layout.METADATA_FILE)
+        _check_shape(
+            experiment_id, layout.METADATA_FILE, shapes.problem_in_metadata(record)
+        )
+        return record
 
     def read_params(self, experiment_id: str) -> dict[str, Any]:
         """The parameters exactly as the experiment's script received them."""
@@ -202,11 +218,13 @@ class Store:
     def read_git(self, experiment_id: str) -> dict[str, Any] | None:
         """The recorded git state, or None when none was recorded."""
         try:
-            return self._read_record(experiment_id, layout.GIT_FILE)
+            record = self._read_record(experiment_id, layout.GIT_FILE)
         except ExperimentNotFoundError:
             if self.exists(experiment_id):
                 return None
             raise
+        _check_shape(experiment_id, layout.GIT_FILE, shapes.problem_in_git(record))
+        return record
 
     def _read_record(self, experiment_id: str, name: str) -> dict[str, Any]:
         path = self.file(experiment_id, name)
@@ -227,12 +245,16 @@ class Store:
         return record
 
     def update_metadata(
-        self, experiment_id: str, change: Callable[[dict[str, Any]], bool | None]
+        self,
+        experiment_id: str,
+        change: Callable[[dict[str, Any]], bool | None],
+        use_spare: bool = False,
     ) -> dict[str, Any] | None:
         """Apply ``change`` to the metadata under the experiment's lock.
 
         Returns the record as written; when ``change`` returns False, nothing
-        is written and None is returned.
+        is written and None is returned. With ``use_spare``, a full disk is
+        met with the experiment's spare room (see the module documentation).
         """
         with self.locked(experiment_id):
             metadata = self.read_metadata(experiment_id)
@@ -240,11 +262,41 @@ class Store:
                 return None
             metadata["yanex_format"] = layout.FORMAT_VERSION
             path = self.file(experiment_id, layout.METADATA_FILE)
+            data = layout.encode_json(metadata)
             try:
-                layout.write_json_atomic(str(path), metadata)
+                layout.write_atomic(str(path), data)
             except OSError as error:
-                raise StoreError(f"cannot update {path}: {error}") from None
+                if not (use_spare and is_disk_full(error)):
+                    raise StoreError(f"cannot update {path}: {error}") from None
+                self._replace_with_spare(experiment_id, data, error)
         return metadata
+
+    def _replace_with_spare(
+        self, experiment_id: str, data: bytes, cause: OSError
+    ) -> None:
+        """Write the metadata into the spare's blocks and rename it into place."""
+        spare = self.file(experiment_id, layout.SPARE_FILE)
+        path = self.file(experiment_id, layout.METADATA_FILE)
+        try:
+            descriptor = os.open(spare, os.O_WRONLY | layout.NO_LINKS)
+        except OSError:
+            raise StoreError(f"cannot update {path}: {cause}") from None
+        try:
+            try:
+                layout.write_all(descriptor, data)
+                os.ftruncate(descriptor, len(data))
+            finally:
+                os.close(descriptor)
+            os.replace(spare, path)
+        except OSError as error:
+            raise StoreError(f"cannot update {path}: {error}") from None
+
+    def drop_spare(self, experiment_id: str) -> None:
+        """Give back the room set aside for the experiment's final record."""
+        try:
+            os.unlink(self.file(experiment_id, layout.SPARE_FILE))
+        except OSError:
+            pass
 
     @contextmanager
     def locked(self, experiment_id: str) -> Iterator[None]:
@@ -253,7 +305,7 @@ class Store:
 
         path = self.file(experiment_id, layout.LOCK_FILE)
         try:
-            descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            descriptor = os.open(path, os.O_RDWR | os.O_CREAT | layout.NO_LINKS, 0o644)
         except FileNotFoundError:
             raise ExperimentNotFoundError(f"no experiment {experiment_id}") from None
         except OSError as error:
@@ -286,7 +338,7 @@ class Store:
         """Record that the runner of this experiment is alive right now."""
         path = self.file(experiment_id, layout.HEARTBEAT_FILE)
         try:
-            os.utime(path)
+            os.utime(path, follow_symlinks=False)
         except FileNotFoundError:
             path.touch()
 
@@ -299,6 +351,13 @@ class Store:
         except OSError:
             return None
         return max(0.0, time.time() - mtime)
+
+
+def _check_shape(experiment_id: str, name: str, problem: str | None) -> None:
+    if problem is not None:
+        raise DamagedRecordError(
+            f"experiment {experiment_id}: {name} is damaged ({problem})"
+        )
 
 
 def _initial_metadata(

@@ -122,6 +122,14 @@ def load_yaml(text: str, source: str) -> Any:
         document = yaml.load(text, Loader=_loader_class())
     except yaml.MarkedYAMLError as error:
         raise ParamError(f"{source}: {_describe_yaml_error(error)}") from None
+    except yaml.reader.ReaderError as error:
+        # Its own text spans two lines and names no file.
+        code = error.character
+        code = code if isinstance(code, int) else ord(code)
+        raise ParamError(
+            f"{source}: unacceptable character #x{code:04x} at character"
+            f" {error.position + 1} ({error.reason})"
+        ) from None
     except yaml.YAMLError as error:
         raise ParamError(f"{source}: invalid YAML ({error})") from None
     except RecursionError:

@@ -130,8 +130,10 @@ def _report_usage_error(error: click.UsageError) -> int:
 
 
 def _error(message: str) -> None:
+    from yanex.cli.table import clean
+
     first_line = " ".join(message.split("\n")).strip()
-    click.echo(f"Error: {first_line}", err=True)
+    click.echo(f"Error: {clean(first_line)}", err=True)
 
 
 def _flush_stdout() -> None:

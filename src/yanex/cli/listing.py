@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,7 @@ def list_command(limit: int, output_format: str, **options: Any) -> int:
     columns = ["id", "name", "status", "script", "tags", "started", "duration"]
     rows = [_list_row(row, output_format) for row in selection.rows]
     render.emit(columns, rows, output_format)
+    warn_damaged(selection.damaged)
     hidden = selection.total - len(selection.rows)
     if output_format == "table":
         if hidden > 0:
@@ -48,6 +50,16 @@ def list_command(limit: int, output_format: str, **options: Any) -> int:
         elif not selection.rows:
             output.note("no experiment matches")
     return 0
+
+
+def warn_damaged(damaged: Mapping[str, str]) -> None:
+    """Say which experiments were left out because their records are damaged."""
+    if not damaged:
+        return
+    shown = "; ".join(damaged[i] for i in sorted(damaged)[:3])
+    more = f"; and {len(damaged) - 3} more" if len(damaged) > 3 else ""
+    noun = "experiment is" if len(damaged) == 1 else "experiments are"
+    output.warn(f"{len(damaged)} {noun} left out, damaged: {shown}{more}")
 
 
 def _list_row(row: dict[str, Any], output_format: str) -> list[Any]:
@@ -136,6 +148,7 @@ def compare_command(
     columns = ["id", "name", "status", *param_keys, *metric_keys]
     right = [False] * 3 + [True] * (len(param_keys) + len(metric_keys))
     render.emit(columns, lines, output_format, right)
+    warn_damaged(selection.damaged)
     if not chosen and output_format == "table":
         output.note("no experiment matches")
     return 0

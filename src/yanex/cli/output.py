@@ -10,15 +10,21 @@ import sys
 
 import click
 
+from yanex.cli import table
+
 
 def note(message: str) -> None:
-    """Tell the user something worth knowing, on stderr."""
-    click.echo(f"yanex: {message}", err=True)
+    """Tell the user something worth knowing, on stderr.
+
+    Messages quote user text (names, paths, reasons); its control
+    characters are shown escaped, never obeyed by the terminal.
+    """
+    click.echo(f"yanex: {table.clean(message)}", err=True)
 
 
 def warn(message: str) -> None:
     """Warn the user, on stderr."""
-    click.echo(f"yanex: warning: {message}", err=True)
+    click.echo(f"yanex: warning: {table.clean(message)}", err=True)
 
 
 def is_terminal(stream: object = None) -> bool:

@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,7 +42,7 @@ def emit(
     """Print a listing to stdout in the chosen format."""
     if output_format == "json":
         records = [dict(zip(columns, row, strict=True)) for row in rows]
-        click.echo(json.dumps(_json_safe(records), ensure_ascii=False, indent=2))
+        echo_json(records)
     elif output_format == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
@@ -89,5 +90,18 @@ def _markdown(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str
 
 
 def echo_json(document: Any) -> None:
-    """Print one JSON document to stdout."""
-    click.echo(json.dumps(_json_safe(document), ensure_ascii=False, indent=2))
+    """Print one JSON document to stdout.
+
+    JSON escapes the C0 control characters itself; the others a terminal
+    may obey (DEL, C1, line separators, bidirectional overrides) are
+    escaped too, which leaves the data the same.
+    """
+    text = json.dumps(_json_safe(document), ensure_ascii=False, indent=2)
+    click.echo(_TERMINAL_CONTROLS.sub(_escape_json_char, text))
+
+
+_TERMINAL_CONTROLS = re.compile("[\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_json_char(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"

@@ -16,6 +16,9 @@ from yanex.experiment import Experiment
 from yanex.store import CREATED, RUNNING, Store
 
 _TAIL_LINES = 10
+# What of the output ``yanex show`` looks at, and shows of each line.
+_TAIL_BYTES = 64 * 1024
+_LINE_CHARS = 500
 
 
 def _experiment(text: str) -> Experiment:
@@ -190,12 +193,19 @@ def _size(size: int) -> str:
 
 
 def _output_lines(found: Experiment, stream: str) -> list[str]:
-    text = found.output(stream, tail=_TAIL_LINES)
+    text = found.output(stream, tail=_TAIL_LINES, within=_TAIL_BYTES)
     if not text:
         return ["", f"{stream}: empty"]
     return ["", f"{stream} (last lines):"] + [
-        "  " + table.clean(line) for line in text.splitlines()
+        "  " + _cut(table.clean(line)) for line in text.splitlines()
     ]
+
+
+def _cut(line: str) -> str:
+    """A line of output short enough to read; a 50 MB line is not."""
+    if len(line) <= _LINE_CHARS:
+        return line
+    return f"{line[:_LINE_CHARS]}… ({len(line) - _LINE_CHARS:,} more characters)"
 
 
 @click.command("get", context_settings={"help_option_names": ["-h", "--help"]})
@@ -299,13 +309,17 @@ def logs_command(
 
 
 def _copy_from(path: Any, position: int, out: Any) -> int:
+    from yanex import layout
+
     try:
-        with open(path, "rb") as handle:
+        with layout.open_inside(str(path)) as handle:
             handle.seek(position)
             while chunk := handle.read(1 << 16):
                 out.write(chunk)
                 position += len(chunk)
     except FileNotFoundError:
         return position
+    except OSError as error:
+        raise layout.unreadable(str(path), error) from None
     out.flush()
     return position

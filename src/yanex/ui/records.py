@@ -80,9 +80,16 @@ def detail(store: Store, experiment_id: str) -> dict[str, Any]:
 
 
 def _artifacts(experiment: Experiment) -> list[dict[str, Any]]:
-    """The artifacts the page may offer: those that stay inside."""
+    """The artifacts the page may offer: those that stay inside.
+
+    A linked artifacts folder is not followed, so it offers none.
+    """
+    try:
+        names = experiment.list_artifacts()
+    except ArtifactError:
+        return []
     shown = []
-    for name in experiment.list_artifacts():
+    for name in names:
         try:
             path = _artifact_path(experiment, name)
         except (ArtifactError, ExperimentNotFoundError):
