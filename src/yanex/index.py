@@ -36,7 +36,7 @@ logger = diagnostics.get_logger(__name__)
 T = TypeVar("T")
 
 INDEX_FILE = "index.sqlite"
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _BUSY_MS = 5000
 
 _SCHEMA = """
@@ -61,7 +61,10 @@ CREATE TABLE experiments (
     runner TEXT,
     slurm TEXT
 );
-CREATE INDEX experiments_created ON experiments (created_at);
+-- Listings walk experiments newest first; the index covers what judging
+-- them needs, so no table row is read for the ones not shown.
+CREATE INDEX experiments_created
+    ON experiments (created_at DESC, id, archived, status);
 CREATE INDEX experiments_sweep ON experiments (sweep_id);
 CREATE INDEX experiments_name ON experiments (name);
 CREATE TABLE tags (id TEXT NOT NULL, tag TEXT NOT NULL, PRIMARY KEY (id, tag))
