@@ -263,7 +263,14 @@ def field_value(found: Experiment, field: str) -> Any:
         return _required(found.final_metrics.get(rest, _ABSENT), field)
     if head == "git" and rest:
         return _required((found.git or {}).get(rest, _ABSENT), field)
-    raise click.UsageError(f"unknown field {field!r} (see 'yanex get --help')")
+    if head == "sweep" and rest:
+        sweep = found.metadata.get("sweep")
+        return _required((sweep or {}).get(rest, _ABSENT), field)
+    known = ", ".join([*simple, "stdout", "stderr"])
+    raise click.UsageError(
+        f"unknown field {field!r}; known: {known}, and params.KEY, metrics.KEY,"
+        " git.KEY, sweep.KEY"
+    )
 
 
 _ABSENT = object()
