@@ -304,6 +304,25 @@ def test_get_of_a_missing_field_is_a_usage_error(populated: Project) -> None:
     ]
 
 
+def test_get_reads_sweep_fields(populated: Project) -> None:
+    member = listed(populated, "--name", "sweep lr=0.2")[0]["id"]
+
+    result = populated.yanex("get", "sweep.index", member)
+
+    assert (result.returncode, result.stdout) == (0, "1\n")
+
+
+def test_get_of_an_unknown_field_names_the_known_ones(populated: Project) -> None:
+    result = populated.yanex("get", "colour", "best")
+
+    assert result.returncode == 2
+    [line] = result.error_lines
+    assert line.startswith("Error: unknown field 'colour'; known: id, name,")
+    assert line.endswith(
+        "params.KEY, metrics.KEY, git.KEY, sweep.KEY (see 'yanex get --help')"
+    )
+
+
 def test_compare_shows_differing_params_and_metrics(populated: Project) -> None:
     result = populated.yanex("compare", "--tag", "grid", "-F", "csv", "--sort", "acc")
 
