@@ -680,9 +680,7 @@ def _death_signal() -> _DeathSignal:
 def _find_death_signal() -> _DeathSignal:
     if not sys.platform.startswith("linux"):
         return [], None
-    import shutil
-
-    setpriv = shutil.which("setpriv")
+    setpriv = _on_path("setpriv")
     if setpriv is not None:
         prefix = [setpriv, "--pdeathsig", "KILL", "--"]
         probe = subprocess.run(
@@ -695,6 +693,16 @@ def _find_death_signal() -> _DeathSignal:
         if probe.returncode == 0:
             return prefix, None
     return [], _prctl_hook(os.getpid())
+
+
+def _on_path(name: str) -> str | None:
+    """The executable ``name`` on PATH, as ``shutil.which`` finds it; that
+    module would cost every run a few milliseconds to import."""
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory or os.curdir, name)
+        if os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
 
 
 def _prctl_hook(parent_pid: int) -> Callable[[], None] | None:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
+import os
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -62,8 +63,24 @@ def _format_float(value: float) -> str:
 
 
 def terminal_width() -> int:
-    """Columns of the terminal, or a generous width when there is none."""
-    return shutil.get_terminal_size((160, 24)).columns
+    """Columns of the terminal ($COLUMNS first), or 160 when there is none.
+
+    The rule of ``shutil.get_terminal_size``, whose module (with the
+    compression modules it loads) would cost every ``yanex`` start a few
+    milliseconds.
+    """
+    try:
+        columns = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        columns = 0
+    if columns > 0:
+        return columns
+    if sys.__stdout__ is None:
+        return 160
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 160
+    except (ValueError, OSError):
+        return 160
 
 
 def render(
