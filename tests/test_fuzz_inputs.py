@@ -420,13 +420,17 @@ def _looks_like_an_id(text: str) -> bool:
 
 # --- artifact names -----------------------------------------------------------
 
+ESCAPE_PROBE = "/yanex-escape-probe/passwd"
+
 ARTIFACT_NAME = st.one_of(
     st.text(max_size=40),
     st.text(alphabet="ab./\\\x00 ~-", max_size=20),
     st.sampled_from(
         [
             "../x",
-            "/etc/passwd",
+            # An absolute name that names no real file: an escape would
+            # create it, and nothing of the system is at stake.
+            ESCAPE_PROBE,
             "a/../../b",
             "..",
             ".",
@@ -460,6 +464,7 @@ def test_any_artifact_name_stays_inside_the_artifacts_folder(scale: int) -> None
             finally:
                 context.pop(current)
             assert files_outside(root, experiment / "artifacts") == before
+            assert not Path(ESCAPE_PROBE).parent.exists()
 
     check()
 
