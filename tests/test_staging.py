@@ -111,14 +111,7 @@ def test_concurrent_staged_runners_run_each_experiment_once(
     env = {**project.env, "RUN_LOG": str(log)}
 
     runners = [
-        subprocess.Popen(
-            [*_yanex(), "run", "--staged", *extra],
-            cwd=project.root,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        for extra in ([], ["-j", "2"], [])
+        start_staged_runner(project, env, *extra) for extra in ([], ["-j", "2"], [])
     ]
 
     assert [runner.wait(timeout=120) for runner in runners] == [0, 0, 0]
@@ -129,10 +122,19 @@ def test_concurrent_staged_runners_run_each_experiment_once(
     assert len(runners_seen) >= 2
 
 
-def _yanex() -> list[str]:
+def start_staged_runner(
+    project: Project, env: dict[str, str], *extra: str
+) -> subprocess.Popen[bytes]:
+    """A ``yanex run --staged`` in the background, its output discarded."""
     import sys
 
-    return [sys.executable, "-m", "yanex"]
+    return subprocess.Popen(
+        [sys.executable, "-m", "yanex", "run", "--staged", *extra],
+        cwd=project.root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def test_a_killed_runner_leaves_unstarted_work_staged(
@@ -142,13 +144,7 @@ def test_a_killed_runner_leaves_unstarted_work_staged(
     log = tmp_path / "runs.log"
     ids = stage(project, "--param", "seed=range(0, 3)", "--param", "sleep=60")
     env = {**project.env, "RUN_LOG": str(log)}
-    runner = subprocess.Popen(
-        [*_yanex(), "run", "--staged"],
-        cwd=project.root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = start_staged_runner(project, env)
     wait_for(lambda: statuses(project, ids)[0] == "running")
 
     runner.kill()
@@ -170,13 +166,7 @@ def test_ctrl_c_leaves_unstarted_staged_experiments_staged(
     project.write("train.py", RECORDING)
     ids = stage(project, "--param", "seed=range(0, 3)", "--param", "sleep=60")
     env = {**project.env, "RUN_LOG": str(tmp_path / "runs.log")}
-    runner = subprocess.Popen(
-        [*_yanex(), "run", "--staged"],
-        cwd=project.root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    runner = start_staged_runner(project, env)
     wait_for(lambda: statuses(project, ids)[0] == "running")
 
     runner.send_signal(signal.SIGINT)
