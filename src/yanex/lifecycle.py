@@ -31,6 +31,7 @@ def mark_running(
     experiment_id: str,
     script_pid: int | None,
     expect: Collection[str] | None = None,
+    started_at: str | None = None,
     **extra: Any,
 ) -> dict[str, Any] | None:
     """Record that this process now runs the experiment's script.
@@ -38,8 +39,11 @@ def mark_running(
     With ``expect``, this is a claim: it succeeds only if the recorded status
     is one of those, checked and changed under the experiment's lock, so of
     several runners reaching for the same staged experiment exactly one gets
-    it. A failed claim returns None and writes nothing.
+    it. A failed claim returns None and writes nothing. ``started_at``
+    defaults to now; a runner that records the start a little after it
+    happened passes the time the script started.
     """
+    started = started_at or utc_now()
 
     def change(metadata: dict[str, Any]) -> bool:
         if expect is not None and metadata.get("status") not in expect:
@@ -48,7 +52,7 @@ def mark_running(
             metadata["restarts"] = int(metadata.get("restarts") or 0) + 1
         metadata.update(
             status=RUNNING,
-            started_at=utc_now(),
+            started_at=started,
             ended_at=None,
             duration_s=None,
             exit_code=None,
@@ -69,10 +73,14 @@ def mark_finished(
     exit_code: int | None = None,
     reason: str | None = None,
     stderr_tail: str | None = None,
+    ended_at: str | None = None,
 ) -> dict[str, Any]:
-    """Write the final record: status, timing, exit code and metric summary."""
+    """Write the final record: status, timing, exit code and metric summary.
+
+    ``ended_at`` defaults to now (see :func:`finish_if`).
+    """
     metadata = finish_if(
-        store, experiment_id, status, None, exit_code, reason, stderr_tail
+        store, experiment_id, status, None, exit_code, reason, stderr_tail, ended_at
     )
     return _always(metadata)
 

@@ -4,16 +4,18 @@ A :class:`Supervisor` runs any number of experiments, at most ``parallel``
 at a time, from one ``select`` loop in the calling process; there are no
 threads. For each experiment it
 
-1. records the experiment ``running`` (with this process's identity, so a
-   later reader can tell if the runner died), then starts the script with
-   the interpreter running yanex, in its own process group, with the
-   experiment directory in ``YANEX_EXPERIMENT_DIR``;
+1. starts the script with the interpreter running yanex, in its own
+   process group, with the experiment directory in ``YANEX_EXPERIMENT_DIR``,
+   and records the experiment ``running`` (with this process's identity, so
+   a later reader can tell if the runner died); a staged experiment, which
+   other runners may reach for too, is claimed before its script starts;
 2. copies the script's stdout and stderr, byte for byte and in bounded
    chunks, to ``stdout.log``/``stderr.log`` and, when echoing, to the
    terminal;
 3. touches the heartbeat while the script runs;
 4. when the script ends, stops whatever it left behind in its process group
-   and writes the final record.
+   and writes the final record, after starting the next script if one
+   waits, so that records are written while that script starts up.
 
 SIGINT, SIGTERM and SIGHUP cancel the run: each running script's process
 group receives SIGINT (for SIGINT) or SIGTERM, and SIGKILL once a grace period
@@ -51,6 +53,7 @@ from yanex.store import (
     STAGED,
     Store,
     is_disk_full,
+    utc_now,
 )
 
 logger = diagnostics.get_logger(__name__)
@@ -168,14 +171,26 @@ class _Stream:
 class _Child:
     """A running script and the bookkeeping needed to finish it."""
 
-    def __init__(self, launch: Launch, process: subprocess.Popen[bytes]) -> None:
+    def __init__(
+        self,
+        launch: Launch,
+        process: subprocess.Popen[bytes],
+        extra: dict[str, Any],
+        note: str | None,
+    ) -> None:
         self.launch = launch
         self.process = process
+        #: Fields for the running record, and a note for the user, from
+        #: :attr:`Launch.observe`.
+        self.extra = extra
+        self.note = note
         self.streams: dict[int, _Stream] = {}
         self.all_streams: list[_Stream] = []
         self.pidfd: int | None = None
         self.started = time.monotonic()
+        self.started_utc = utc_now()
         self.exited_at: float | None = None
+        self.exited_utc: str | None = None
         self.cancel_signal: int | None = None
         self.kill_at: float | None = None
         self.leftover_kill_at: float | None = None
@@ -212,6 +227,8 @@ class Supervisor:
         #: Ids of launches another runner claimed first; they were not run.
         self.skipped: list[str] = []
         self._children: list[_Child] = []
+        #: Scripts that ended and were stopped, whose final record is due.
+        self._ended: list[_Child] = []
         self._selector = selectors.DefaultSelector()
         self._signals: list[int] = []
         self._next_heartbeat = 0.0
@@ -236,37 +253,54 @@ class Supervisor:
         return [outcomes[i] for i in order if i in outcomes]
 
     def _run_all(self, pending: deque[Launch], outcomes: dict[str, Outcome]) -> None:
-        """The loop: start, wait, handle signals, finish, until all are done."""
+        """The loop: start, record, wait, handle signals, until all are done.
+
+        A slot freed by a script that ended is filled before that script's
+        final record is written, and a new script's running record is written
+        after it has started: the records are written while the next script
+        starts up, not in between.
+        """
         with SignalCatcher(self._selector) as catcher:
             self._signals = catcher.received
-            while pending or self._children:
-                self._start_while_room(pending, outcomes)
+            while True:
+                started = self._start_while_room(pending, outcomes)
+                self._record_ends(outcomes)
+                self._record_starts(started, outcomes)
+                if not pending and not self._children:
+                    return
                 self._wait_and_handle(catcher)
                 self._handle_signals(pending, outcomes)
-                self._finish_done(outcomes)
+                self._stop_ended()
                 self._beat_hearts()
                 if self.events is not None:
                     self.events.tick()
 
     def _start_while_room(
         self, pending: deque[Launch], outcomes: dict[str, Outcome]
-    ) -> None:
+    ) -> list[_Child]:
+        started = []
         while pending and len(self._children) < self.parallel and not self.cancelled_by:
             launch = pending.popleft()
-            outcome = self._start(launch)
-            if outcome is not None:
-                self._report(launch, outcome, outcomes)
+            result = self._start(launch)
+            if isinstance(result, _Child):
+                started.append(result)
+            elif result is not None:
+                self._report(launch, result, outcomes)
+        return started
 
-    def _start(self, launch: Launch) -> Outcome | None:
-        """Start one script; an outcome means it could not be started."""
+    def _start(self, launch: Launch) -> _Child | Outcome | None:
+        """Start one script.
+
+        Returns the started child, an outcome if the script could not be
+        started, or None if another runner claimed the experiment first.
+        """
         experiment_id = launch.experiment_id
         directory = self.store.directory(experiment_id)
         extra, note = launch.observe() if launch.observe is not None else ({}, None)
         # Experiments others may run too are claimed before their script
         # starts; a fresh one belongs to this runner and is recorded running,
         # with its script's pid, in one write once the script has started.
-        shared = launch.expect != (CREATED,)
-        if shared:
+        if _is_shared(launch):
             try:
                 if not self._claim(launch, None, extra):
                     self.skipped.append(experiment_id)
@@ -274,37 +308,60 @@ class Supervisor:
             except StoreError as error:
                 reason = f"not started: cannot claim it ({error})"
                 return Outcome(experiment_id, STAGED, reason=reason)
-        if note is not None and self.events is not None:
-            self.events.note(experiment_id, note)
         try:
             streams, process = self._spawn(launch, str(directory))
         except OSError as error:
             return self._end_unstarted(experiment_id, f"cannot start script: {error}")
-        child = _Child(launch, process)
+        child = _Child(launch, process, extra, note)
         self._watch(child, streams)
-        try:
-            if shared:
-                self.store.update_metadata(
-                    experiment_id,
-                    lambda metadata: metadata.update(script_pid=process.pid),
-                )
-            else:
-                self._claim(launch, process.pid, extra)
-        except StoreError as error:
-            self._abandon(child)
-            return self._end_unstarted(
-                experiment_id, f"cannot record the start: {error}"
-            )
         self._children.append(child)
-        if self.events is not None:
-            self.events.started(experiment_id)
-        return None
+        return child
+
+    def _record_starts(
+        self, started: list[_Child], outcomes: dict[str, Outcome]
+    ) -> None:
+        """Record each started script running; kill those that cannot be."""
+        for child in started:
+            experiment_id = child.launch.experiment_id
+            try:
+                self._record_start(child)
+            except StoreError as error:
+                self._children.remove(child)
+                self._abandon(child)
+                reason = f"cannot record the start: {error}"
+                self._report(
+                    child.launch, self._end_unstarted(experiment_id, reason), outcomes
+                )
+                continue
+            if self.events is not None:
+                if child.note is not None:
+                    self.events.note(experiment_id, child.note)
+                self.events.started(experiment_id)
+
+    def _record_start(self, child: _Child) -> None:
+        pid = child.process.pid
+        if _is_shared(child.launch):
+            self.store.update_metadata(
+                child.launch.experiment_id,
+                lambda metadata: metadata.update(script_pid=pid),
+            )
+        else:
+            self._claim(child.launch, pid, child.extra, child.started_utc)
 
     def _claim(
-        self, launch: Launch, script_pid: int | None, extra: dict[str, Any]
+        self,
+        launch: Launch,
+        script_pid: int | None,
+        extra: dict[str, Any],
+        started_at: str | None = None,
     ) -> bool:
         claimed = lifecycle.mark_running(
-            self.store, launch.experiment_id, script_pid, expect=launch.expect, **extra
+            self.store,
+            launch.experiment_id,
+            script_pid,
+            expect=launch.expect,
+            started_at=started_at,
+            **extra,
         )
         return claimed is not None
 
@@ -321,7 +378,7 @@ class Supervisor:
 
     def _end_unstarted(self, experiment_id: str, reason: str) -> Outcome:
         """Record as failed an experiment whose script could not run."""
-        problem = self._record_end(experiment_id, FAILED, None, reason, None)[1]
+        problem = self._record_end(experiment_id, FAILED, None, reason)[1]
         return Outcome(experiment_id, FAILED, reason=_joined(reason, problem))
 
     def _record_end(
@@ -330,12 +387,13 @@ class Supervisor:
         status: str,
         exit_code: int | None,
         reason: str | None,
-        tail: str | None,
+        tail: str | None = None,
+        ended_at: str | None = None,
     ) -> tuple[dict[str, Any], str | None]:
         """Write the final record; returns it, or why it could not be written."""
         try:
             metadata = lifecycle.mark_finished(
-                self.store, experiment_id, status, exit_code, reason, tail
+                self.store, experiment_id, status, exit_code, reason, tail, ended_at
             )
         except (StoreError, OSError) as error:
             logger.debug("cannot write final record of %s: %s", experiment_id, error)
@@ -428,6 +486,7 @@ class Supervisor:
         if child.exited_at is not None or child.process.poll() is None:
             return
         child.exited_at = time.monotonic()
+        child.exited_utc = utc_now()
         if child.pidfd is not None:
             self._selector.unregister(child.pidfd)
             os.close(child.pidfd)
@@ -476,7 +535,9 @@ class Supervisor:
                 outcomes,
             )
 
-    def _finish_done(self, outcomes: dict[str, Outcome]) -> None:
+    def _stop_ended(self) -> None:
+        """Stop what each script that ended left running, once its output is
+        read, and queue its final record."""
         now = time.monotonic()
         for child in list(self._children):
             self._enforce_deadlines(child, now)
@@ -484,7 +545,13 @@ class Supervisor:
                 continue
             if child.is_drained or now >= child.exited_at + _DRAIN_SECONDS:
                 self._children.remove(child)
-                self._report(child.launch, self._finish(child), outcomes)
+                self._stop(child)
+                self._ended.append(child)
+
+    def _record_ends(self, outcomes: dict[str, Outcome]) -> None:
+        while self._ended:
+            child = self._ended.pop(0)
+            self._report(child.launch, self._finish(child), outcomes)
 
     def _enforce_deadlines(self, child: _Child, now: float) -> None:
         if child.kill_at is not None and now >= child.kill_at:
@@ -537,7 +604,8 @@ class Supervisor:
     def _script_pids(self) -> set[int]:
         return {child.process.pid for child in self._children}
 
-    def _finish(self, child: _Child) -> Outcome:
+    def _stop(self, child: _Child) -> None:
+        """Kill what is left of an ended script and stop reading its output."""
         child.signal_group(signal.SIGKILL)
         processes.kill_all(
             lambda: self._processes_of(child), self._script_pids(), self._batch_ticks
@@ -546,19 +614,23 @@ class Supervisor:
             self._selector.unregister(descriptor)
             stream.close()
         child.streams.clear()
+
+    def _finish(self, child: _Child) -> Outcome:
+        """Write the final record of a stopped script."""
         status, exit_code, reason = _judge(child)
         tail = child.all_streams[-1].tail_text() if status == FAILED else None
         experiment_id = child.launch.experiment_id
         metadata, problem = self._record_end(
-            experiment_id, status, exit_code, reason, tail
+            experiment_id, status, exit_code, reason, tail, child.exited_utc
         )
         summary = metadata.get("metrics_summary") or {}
+        ended = child.exited_at if child.exited_at is not None else time.monotonic()
         return Outcome(
             experiment_id,
             status,
             exit_code,
             _joined(reason, problem),
-            round(time.monotonic() - child.started, 6),
+            round(ended - child.started, 6),
             summary.get("final") or {},
         )
 
@@ -579,6 +651,12 @@ class Supervisor:
                 self.store.touch_heartbeat(child.launch.experiment_id)
             except OSError as error:
                 logger.debug("heartbeat failed: %s", error)
+
+
+def _is_shared(launch: Launch) -> bool:
+    """Whether other runners may reach for this experiment too (it is staged),
+    so that it must be claimed before its script starts."""
+    return launch.expect != (CREATED,)
 
 
 def _judge(child: _Child) -> tuple[str, int | None, str | None]:
@@ -660,6 +738,34 @@ def _child_environment(launch: Launch, directory: str) -> dict[str, str]:
 
 _DeathSignal = tuple[list[str], Callable[[], None] | None]
 _death_signal_cache: list[_DeathSignal] = []
+_PDEATHSIG = ["--pdeathsig", "KILL", "--"]
+#: A setpriv probe started by :func:`prepare`, and the setpriv it runs.
+_probes: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+
+def prepare() -> None:
+    """Start, without waiting, the check that every script start needs.
+
+    A caller about to run scripts calls this before its other preparations
+    (reading the code's git state, recording experiments), so that the
+    check runs beside them instead of delaying the first script.
+    """
+    if _death_signal_cache or _probes or not sys.platform.startswith("linux"):
+        return
+    setpriv = _on_path("setpriv")
+    if setpriv is None:
+        return
+    try:
+        probe = subprocess.Popen(
+            [setpriv, *_PDEATHSIG, "true"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    except OSError as error:
+        logger.debug("cannot run setpriv: %s", error)
+        return
+    _probes.append((setpriv, probe))
 
 
 def _death_signal() -> _DeathSignal:
@@ -669,8 +775,9 @@ def _death_signal() -> _DeathSignal:
     running, unrecorded. ``setpriv --pdeathsig`` (util-linux) makes the
     request and then executes the script, which keeps process creation on
     the fast vfork path; without it, a pre-exec hook makes the same request
-    at the price of a full fork, several milliseconds per script. Other
-    systems have no such request. Worked out once per process.
+    at the price of a full fork, several milliseconds per script. Older
+    util-linux lacks the option, so it is tried once per process (see
+    :func:`prepare`). Other systems have no such request.
     """
     if not _death_signal_cache:
         _death_signal_cache.append(_find_death_signal())
@@ -680,18 +787,11 @@ def _death_signal() -> _DeathSignal:
 def _find_death_signal() -> _DeathSignal:
     if not sys.platform.startswith("linux"):
         return [], None
-    setpriv = _on_path("setpriv")
-    if setpriv is not None:
-        prefix = [setpriv, "--pdeathsig", "KILL", "--"]
-        probe = subprocess.run(
-            [*prefix, "true"],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            check=False,
-        )
-        if probe.returncode == 0:
-            return prefix, None
+    prepare()
+    if _probes:
+        setpriv, probe = _probes.pop()
+        if probe.wait() == 0:
+            return [setpriv, *_PDEATHSIG], None
     return [], _prctl_hook(os.getpid())
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from yanex import launch, staging
+from yanex import launch, runner, staging
 from yanex.cli import output, progress, run_slurm, table
 from yanex.cli.run_slurm import executor_options
 from yanex.runner import Launch, Outcome
@@ -118,6 +118,8 @@ def run(
         ignore_dirty=ignore_dirty,
         command=["yanex", *sys.argv[1:]],
     )
+    if not (dry_run or stage) and slurm is None:
+        runner.prepare()
     plan = launch.plan_run(request)
     for message in plan.warnings:
         output.warn(message)
@@ -181,7 +183,8 @@ def _run_now(
         return _summarise(report, swept)
     if not plan.is_sweep:
         return _run_single(store, launch.launches(plan, ids)[0])
-    return _run_batch(store, ids, labels, swept, parallel)
+    runs = launch.launches(plan, ids)
+    return _run_batch(store, ids, labels, swept, parallel, runs)
 
 
 def _run_single(store: Store, run: Launch) -> int:
@@ -205,7 +208,9 @@ def _run_batch(
     labels: dict[str, str],
     swept: dict[str, Any],
     parallel: int | None,
+    runs: Sequence[Launch] | None = None,
 ) -> int:
+    """Run recorded experiments here; ``runs``, if given, are their launches."""
     from yanex.executors.local import LocalExecutor
 
     workers = _workers(parallel, len(ids))
@@ -213,7 +218,10 @@ def _run_batch(
     output.note(f"running {len(ids)} experiments, {mode}")
     events = progress.Progress(labels, workers, streaming=workers == 1)
     executor = LocalExecutor(echo=workers == 1)
-    report = executor.run(store, ids, workers, events)
+    if runs is None:
+        report = executor.run(store, ids, workers, events)
+    else:
+        report = executor.run_launches(store, runs, workers, events)
     events.close()
     return _summarise(report, swept)
 
@@ -237,6 +245,8 @@ def _run_staged(
     dry_run: bool,
     slurm: run_slurm.SlurmChoice | None,
 ) -> int:
+    if not dry_run and slurm is None:
+        runner.prepare()
     ids = staging.staged_ids(store)
     if not ids:
         output.note("nothing is staged")

@@ -47,8 +47,18 @@ class LocalExecutor:
                 runs.append(launch_from_record(store, experiment_id))
             else:
                 skipped.append(experiment_id)
+        report = self.run_launches(store, runs, parallel, events)
+        return report._replace(skipped=skipped + report.skipped)
+
+    def run_launches(
+        self,
+        store: Store,
+        runs: Sequence[Launch],
+        parallel: int,
+        events: Events | None = None,
+    ) -> RunReport:
+        """Run launches made already, e.g. for experiments just created."""
         workers = parallel if parallel > 0 else (os.cpu_count() or 1)
-        report = run_experiments(
+        return run_experiments(
             store, runs, parallel=workers, echo=self.echo, events=events
         )
-        return report._replace(skipped=skipped + report.skipped)
