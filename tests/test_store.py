@@ -26,6 +26,43 @@ def test_new_experiments_get_eight_hex_ids(tmp_path: Path) -> None:
     assert (tmp_path / experiment_id / "metadata.json").is_file()
 
 
+def leftover(incoming: Path, name: str, age_s: float) -> Path:
+    """A folder in ``.new/`` as a crashed creator leaves it, ``age_s`` old."""
+    import os
+    import time
+
+    folder = incoming / name
+    folder.mkdir(parents=True)
+    (folder / "params.json").write_text("{}")
+    then = time.time() - age_s
+    os.utime(folder, (then, then))
+    return folder
+
+
+def test_a_day_old_leftover_in_new_is_removed_by_the_next_creator(
+    tmp_path: Path,
+) -> None:
+    stale = leftover(tmp_path / ".new", "4242-0badcafe", 25 * 3600)
+
+    make(Store(tmp_path))
+
+    assert not stale.exists()
+
+
+def test_recent_or_unknown_entries_in_new_are_left_alone(tmp_path: Path) -> None:
+    incoming = tmp_path / ".new"
+    recent = leftover(incoming, "4242-0badcafe", 3600)
+    foreign = leftover(incoming, "notes", 25 * 3600)
+    outside = leftover(tmp_path / "elsewhere", "4243-0badcafe", 25 * 3600)
+    (incoming / "4244-0badcafe").symlink_to(outside, target_is_directory=True)
+
+    make(Store(tmp_path))
+
+    assert recent.exists() and foreign.exists()
+    assert (outside / "params.json").exists()
+    assert (incoming / "4244-0badcafe").is_symlink()
+
+
 def _create_many(root: str, count: int) -> list[str]:
     store = Store(root)
     return [make(store) for _ in range(count)]

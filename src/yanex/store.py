@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from yanex import host, layout, shapes
+from yanex import diagnostics, host, layout, shapes
 from yanex.errors import (
     DamagedRecordError,
     ExperimentNotFoundError,
@@ -48,11 +48,17 @@ LOST = "lost"
 RECORDED_STATUSES = (CREATED, STAGED, QUEUED, RUNNING, COMPLETED, FAILED, CANCELLED)
 FINAL_STATUSES = (COMPLETED, FAILED, CANCELLED)
 
+logger = diagnostics.get_logger(__name__)
+
 _ID_ATTEMPTS = 64
 #: Room set aside in each experiment for its final record on a full disk.
 SPARE_BYTES = 16 * 1024
 # Where new experiments are assembled before they appear under their id.
 _INCOMING = ".new"
+#: Age after which a folder in ``.new/`` is a leftover of a crash. Assembling
+#: an experiment takes well under a second; a day allows for clocks of
+#: machines sharing a store that disagree by hours.
+STALE_WORKSPACE_SECONDS = 24 * 3600
 
 
 def utc_now() -> str:
@@ -143,6 +149,7 @@ class Store:
             except OSError as error:
                 raise StoreError(f"cannot create store {self.root}: {error}") from None
             self._root_exists = True
+            _remove_stale_workspaces(incoming)
         workspace = incoming / f"{os.getpid()}-{layout.new_id()}"
         try:
             workspace.mkdir()
@@ -346,11 +353,15 @@ class Store:
         """Seconds since the last heartbeat, or None if there was none."""
         import time
 
+        mtime = self.heartbeat_mtime(experiment_id)
+        return None if mtime is None else max(0.0, time.time() - mtime)
+
+    def heartbeat_mtime(self, experiment_id: str) -> float | None:
+        """When the last heartbeat was (epoch seconds), or None if none was."""
         try:
-            mtime = self.file(experiment_id, layout.HEARTBEAT_FILE).stat().st_mtime
+            return self.file(experiment_id, layout.HEARTBEAT_FILE).stat().st_mtime
         except OSError:
             return None
-        return max(0.0, time.time() - mtime)
 
 
 def _check_shape(experiment_id: str, name: str, problem: str | None) -> None:
@@ -391,6 +402,36 @@ def _initial_metadata(
         "sweep": spec.sweep,
         "restarts": 0,
     }
+
+
+def _remove_stale_workspaces(incoming: Path) -> None:
+    """Remove what crashed creators left in ``.new/`` a long time ago.
+
+    Only folders named as :meth:`Store._new_workspace` names them and
+    untouched for :data:`STALE_WORKSPACE_SECONDS` are removed; a link is
+    never followed. Runs once per :class:`Store`, and costs one directory
+    listing when there is nothing to remove.
+    """
+    import time
+
+    too_old = time.time() - STALE_WORKSPACE_SECONDS
+    try:
+        entries = list(os.scandir(incoming))
+    except OSError:
+        return
+    for entry in entries:
+        pid, _, name = entry.name.partition("-")
+        if not (pid.isdigit() and layout.is_valid_id(name)):
+            continue
+        try:
+            stale = entry.is_dir(follow_symlinks=False) and (
+                entry.stat(follow_symlinks=False).st_mtime < too_old
+            )
+        except OSError:
+            continue
+        if stale:
+            logger.debug("removing %s, left half-made by a crash", entry.path)
+            _remove_tree_quietly(Path(entry.path))
 
 
 def _remove_tree_quietly(directory: Path) -> None:
