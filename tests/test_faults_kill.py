@@ -65,6 +65,7 @@ def record(outcome: Outcome) -> None:
         "metric rows acknowledged",
         "metric rows lost",
         "duplicate runs",
+        "runs taken over after their runner died",
         "leftover temporary files",
         "unfinished experiments left in .new",
     ):

@@ -151,13 +151,73 @@ def test_a_killed_runner_leaves_unstarted_work_staged(
     runner.wait(timeout=20)
 
     assert statuses(project, ids) == ["running", "staged", "staged"]
+    shown = project.yanex("show", ids[0])
+    assert "lost" in shown.stdout
+
+
+def kill_runner_mid_run(project: Project, log: Path) -> list[str]:
+    """Stage two experiments and kill the runner while it runs the first."""
+    ids = stage(project, "--param", "seed=range(0, 2)", "--param", "sleep=60")
+    env = {**project.env, "RUN_LOG": str(log)}
+    runner = start_staged_runner(project, env)
+    wait_for(lambda: log.exists() and log.read_text().split() == ids[:1])
+    runner.kill()
+    runner.wait(timeout=20)
     project.write("train.py", RECORDING.replace("time.sleep", "0 and time.sleep"))
+    return ids
+
+
+def test_the_next_runner_takes_over_work_whose_runner_died(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("train.py", RECORDING)
+    log = tmp_path / "runs.log"
+    ids = kill_runner_mid_run(project, log)
+
     result = project.yanex("run", "--staged", env={"RUN_LOG": str(log)})
+
     assert result.returncode == 0, result.stderr
+    assert log.read_text().split() == [ids[0], ids[0], ids[1]]
+    assert statuses(project, ids) == ["completed", "completed"]
+    assert project.metadata(project.store / ids[0])["restarts"] == 1
+    note = f"yanex: {ids[0]}: its earlier run died with its runner; running it again"
+    assert any(line.startswith(note) for line in result.error_lines)
+
+
+def test_concurrent_runners_take_over_dead_work_once(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("train.py", RECORDING)
+    log = tmp_path / "runs.log"
+    ids = kill_runner_mid_run(project, log)
+    env = {**project.env, "RUN_LOG": str(log)}
+
+    runners = [start_staged_runner(project, env) for _ in range(3)]
+
+    assert [runner.wait(timeout=120) for runner in runners] == [0, 0, 0]
     ran = log.read_text().split()
-    assert ran[-2:] == ids[1:]
-    assert ran.count(ids[0]) <= 1
-    assert statuses(project, ids)[1:] == ["completed", "completed"]
+    assert sorted(ran) == sorted([ids[0], ids[0], ids[1]])
+    assert statuses(project, ids) == ["completed", "completed"]
+
+
+def test_work_of_a_live_runner_is_not_taken_over(
+    project: Project, tmp_path: Path
+) -> None:
+    project.write("train.py", RECORDING)
+    log = tmp_path / "runs.log"
+    [experiment_id] = stage(project, "--param", "sleep=60")
+    env = {**project.env, "RUN_LOG": str(log)}
+    runner = start_staged_runner(project, env)
+    wait_for(lambda: statuses(project, [experiment_id]) == ["running"])
+
+    result = project.yanex("run", "--staged", env={"RUN_LOG": str(log)})
+
+    try:
+        assert result.error_lines == ["yanex: nothing is staged"]
+        assert runner.poll() is None
+    finally:
+        runner.send_signal(signal.SIGINT)
+        runner.wait(timeout=20)
 
 
 def test_ctrl_c_leaves_unstarted_staged_experiments_staged(

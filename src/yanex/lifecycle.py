@@ -32,21 +32,23 @@ def mark_running(
     script_pid: int | None,
     expect: Collection[str] | None = None,
     started_at: str | None = None,
+    take_over: Check | None = None,
     **extra: Any,
 ) -> dict[str, Any] | None:
     """Record that this process now runs the experiment's script.
 
     With ``expect``, this is a claim: it succeeds only if the recorded status
-    is one of those, checked and changed under the experiment's lock, so of
-    several runners reaching for the same staged experiment exactly one gets
-    it. A failed claim returns None and writes nothing. ``started_at``
+    is one of those, or if ``take_over`` accepts the record (an experiment
+    whose runner died), checked and changed under the experiment's lock, so
+    of several runners reaching for the same staged experiment exactly one
+    gets it. A failed claim returns None and writes nothing. ``started_at``
     defaults to now; a runner that records the start a little after it
     happened passes the time the script started.
     """
     started = started_at or utc_now()
 
     def change(metadata: dict[str, Any]) -> bool:
-        if expect is not None and metadata.get("status") not in expect:
+        if expect is not None and not _claimable(metadata, expect, take_over):
             return False
         if metadata.get("started_at"):
             metadata["restarts"] = int(metadata.get("restarts") or 0) + 1
@@ -152,24 +154,37 @@ def mark_not_started(
 
 
 def mark_queued(
-    store: Store, experiment_id: str, expect: Collection[str], **extra: Any
+    store: Store,
+    experiment_id: str,
+    expect: Collection[str],
+    take_over: Check | None = None,
+    **extra: Any,
 ) -> dict[str, Any] | None:
     """Claim an experiment for a scheduler's queue (``queued``).
 
     Like a runner's claim, it succeeds only from one of the ``expect``
-    statuses, checked and changed under the lock, so a staged experiment is
-    queued or run once. Until the scheduler has accepted the job, this
-    process is recorded as the runner: a submitter killed half-way leaves
-    the experiment reading ``lost``, not queued for ever.
+    statuses (or a record ``take_over`` accepts), checked and changed under
+    the lock, so a staged experiment is queued or run once. Until the
+    scheduler has accepted the job, this process is recorded as the runner:
+    a submitter killed half-way leaves the experiment reading ``lost``, not
+    queued for ever.
     """
 
     def change(metadata: dict[str, Any]) -> bool:
-        if metadata.get("status") not in expect:
+        if not _claimable(metadata, expect, take_over):
             return False
         metadata.update(status=QUEUED, runner=host.runner_identity(), **extra)
         return True
 
     return store.update_metadata(experiment_id, change)
+
+
+def _claimable(
+    metadata: dict[str, Any], expect: Collection[str], take_over: Check | None
+) -> bool:
+    if metadata.get("status") in expect:
+        return True
+    return take_over is not None and take_over(metadata)
 
 
 def release_queued(

@@ -77,8 +77,9 @@ class Launch(NamedTuple):
     """One experiment to run: its id and the command that runs its script.
 
     The experiment starts only if its status is still one of ``expect`` when
-    the runner claims it; ``observe``, if given, is called just before and
-    returns extra fields for the running record and a note for the user.
+    the runner claims it, or if ``take_over`` accepts its record then;
+    ``observe``, if given, is called just before and returns extra fields
+    for the running record and a note for the user.
     """
 
     experiment_id: str
@@ -87,6 +88,7 @@ class Launch(NamedTuple):
     env: Mapping[str, str] = MappingProxyType({})
     expect: tuple[str, ...] = (CREATED,)
     observe: Callable[[], tuple[dict[str, Any], str | None]] | None = None
+    take_over: Callable[[dict[str, Any]], bool] | None = None
 
 
 class Outcome(NamedTuple):
@@ -361,6 +363,7 @@ class Supervisor:
             script_pid,
             expect=launch.expect,
             started_at=started_at,
+            take_over=launch.take_over,
             **extra,
         )
         return claimed is not None

@@ -7,16 +7,16 @@ from collections.abc import Sequence
 
 from yanex.launch import RunReport, launch_from_record, run_experiments
 from yanex.runner import Events, Launch
-from yanex.staging import staged_launch
+from yanex.staging import is_abandoned, staged_launch
 from yanex.store import CREATED, STAGED, Store
 
 
 class LocalExecutor:
     """Runs experiments here, ``parallel`` at a time (0: one per CPU).
 
-    A staged experiment is claimed as it starts; a created one belongs to
-    this process already. Any other (taken by another runner meanwhile) is
-    skipped.
+    A staged experiment is claimed as it starts, as is one whose earlier
+    claim died with its runner; a created one belongs to this process
+    already. Any other (taken by another runner meanwhile) is skipped.
 
     With ``echo``, scripts' output also streams to this process's terminal,
     which makes sense one at a time only.
@@ -40,8 +40,9 @@ class LocalExecutor:
         runs: list[Launch] = []
         skipped: list[str] = []
         for experiment_id in ids:
-            status = store.read_metadata(experiment_id).get("status")
-            if status == STAGED:
+            metadata = store.read_metadata(experiment_id)
+            status = metadata.get("status")
+            if status == STAGED or is_abandoned(store, experiment_id, metadata):
                 runs.append(staged_launch(store, experiment_id))
             elif status == CREATED:
                 runs.append(launch_from_record(store, experiment_id))

@@ -30,6 +30,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -176,8 +177,9 @@ def _queue(
         for experiment_id in ids:
             metadata = store.read_metadata(experiment_id)
             extra, note = _code_check(store, metadata, code_states)
+            take_over = partial(staging.is_abandoned, store, experiment_id)
             claimed = lifecycle.mark_queued(
-                store, experiment_id, (CREATED, STAGED), **extra
+                store, experiment_id, (CREATED, STAGED), take_over, **extra
             )
             if claimed is None:
                 skipped.append(experiment_id)
@@ -200,7 +202,7 @@ def _code_check(
 
     The code state of each working directory is captured once per batch.
     """
-    if metadata.get("status") != STAGED:
+    if metadata.get("status") != STAGED and not metadata.get(staging.WAS_STAGED):
         return {}, None
     from yanex import gitstate
 
@@ -210,7 +212,10 @@ def _code_check(
             code_states[cwd] = gitstate.capture(cwd)
         except (YanexError, OSError):
             code_states[cwd] = None
-    return staging.compare_code(store, str(metadata["id"]), cwd, code_states[cwd])
+    extra, note = staging.compare_code(
+        store, str(metadata["id"]), cwd, code_states[cwd]
+    )
+    return {**extra, staging.WAS_STAGED: True}, note
 
 
 def _release(store: Store, claims: Sequence[_Claim]) -> None:
