@@ -18,7 +18,9 @@ from ui_support import (
     Server,
     Stock,
     add_escape_traps,
+    end_waiting,
     finish_running,
+    queue_waiting,
     start_running,
     stock_store,
 )
@@ -238,7 +240,19 @@ def test_list_counts_running_experiments(
         finish_running(experiment_id, gate)
     after = server.get("/api/experiments?name=counted").json()
     assert after["running"] == 0
+    assert after["queued"] == 0
     assert after["experiments"][0]["status"] == "completed"
+
+
+def test_list_counts_experiments_waiting_in_a_scheduler(
+    server: Server, stock: Stock
+) -> None:
+    experiment_id = queue_waiting(stock)
+    try:
+        assert server.get("/api/experiments").json()["queued"] == 1
+    finally:
+        end_waiting(stock, experiment_id)
+    assert server.get("/api/experiments").json()["queued"] == 0
 
 
 # One experiment.

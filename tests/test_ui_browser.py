@@ -25,7 +25,9 @@ from ui_support import (
     HOSTILE_TAG,
     Server,
     Stock,
+    end_waiting,
     finish_running,
+    queue_waiting,
     start_running,
     stock_store,
 )
@@ -335,6 +337,19 @@ def test_list_refreshes_while_something_runs(
         finish_running(experiment_id, gate)
 
     expect(page.locator(badge)).to_have_text("completed")
+    expect(page.locator("#live")).to_have_count(0)
+
+
+def test_list_refreshes_while_something_waits_in_a_queue(
+    page: Any, server: Server, stock: Stock
+) -> None:
+    experiment_id = queue_waiting(stock)
+    try:
+        visit(page, server)
+        expect(page.locator("#live")).to_contain_text("1 queued")
+    finally:
+        end_waiting(stock, experiment_id)
+
     expect(page.locator("#live")).to_have_count(0)
 
 

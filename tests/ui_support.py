@@ -312,3 +312,26 @@ def finish_running(experiment_id: str, gate: Path) -> None:
     gate.touch()
     process = _RUNNING.pop(experiment_id)
     process.wait(timeout=60)
+
+
+def queue_waiting(stock: Stock) -> str:
+    """Record an experiment queued as if for Slurm, by this live process, so
+    that it reads ``queued``; :func:`end_waiting` takes it out of the lists."""
+    from yanex import lifecycle
+    from yanex.store import STAGED, ExperimentSpec, Store
+
+    store = Store(stock.project.store)
+    spec = ExperimentSpec({}, script="train.py", name="waiting")
+    experiment_id = store.create(spec, status=STAGED)
+    lifecycle.mark_queued(store, experiment_id, (STAGED,))
+    return experiment_id
+
+
+def end_waiting(stock: Stock, experiment_id: str) -> None:
+    """Cancel and archive an experiment made by :func:`queue_waiting`."""
+    from yanex import lifecycle
+    from yanex.store import Store
+
+    store = Store(stock.project.store)
+    lifecycle.mark_not_started(store, experiment_id, "test over")
+    store.update_metadata(experiment_id, lambda m: m.update(archived=True))

@@ -15,7 +15,7 @@ from typing import Any
 from yanex import query
 from yanex.errors import UsageError
 from yanex.index import Index, values_of
-from yanex.store import RUNNING, Store
+from yanex.store import QUEUED, RUNNING, Store
 from yanex.ui.arguments import Arguments, filters_from
 
 #: Row fields the page may sort by, besides ``params.X`` and ``metrics.X``.
@@ -34,6 +34,7 @@ SORTABLE = (
 #: Counted on every answer, whatever the filters: the page refreshes itself
 #: while anything runs.
 _RUNNING = query.Filters(statuses=(RUNNING,), archived=query.INCLUDE)
+_QUEUED = query.Filters(statuses=(QUEUED,), archived=query.INCLUDE)
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 1000
 
@@ -76,6 +77,7 @@ def list_page(store: Store, arguments: Arguments) -> dict[str, Any]:
             ordered = _sorted(index, matched, sort, descending)
             page, total = ordered[offset : offset + limit], len(ordered)
         running = query.select(store, _RUNNING, 0, index).total
+        queued = query.select(store, _QUEUED, 0, index).total
         experiments = _with_values(store, index, page)
     finally:
         index.close()
@@ -85,6 +87,7 @@ def list_page(store: Store, arguments: Arguments) -> dict[str, Any]:
         "offset": offset,
         "limit": limit,
         "running": running,
+        "queued": queued,
         "experiments": experiments,
     }
 

@@ -369,8 +369,20 @@ function pager(query, data) {
     h("button", { type: "button", disabled: last >= data.total,
       onclick: () => move(data.offset + data.limit) }, "Next ›"),
     size,
-    data.running ? h("span", { class: "muted", id: "live" },
-      `${data.running} running: refreshing every ${REFRESH_MS / 1000} s`) : null);
+    isLive(data) ? h("span", { class: "muted", id: "live" },
+      `${liveCounts(data)}: refreshing every ${REFRESH_MS / 1000} s`) : null);
+}
+
+// Experiments running, or waiting in a scheduler, change on their own.
+function isLive(data) {
+  return data.running > 0 || data.queued > 0;
+}
+
+function liveCounts(data) {
+  const counts = [];
+  if (data.running) counts.push(`${data.running} running`);
+  if (data.queued) counts.push(`${data.queued} queued`);
+  return counts.join(", ");
 }
 
 function listPage(query, alive) {
@@ -392,7 +404,7 @@ function listPage(query, alive) {
       const controls = pager(query, data);
       controls.prepend(compare);
       results.replaceChildren(controls, listTable(query, data, chosen, onChoose));
-      if (data.running) later(alive, load, REFRESH_MS);
+      if (isLive(data)) later(alive, load, REFRESH_MS);
     } catch (error) {
       if (alive()) results.replaceChildren(failure(error));
     }
