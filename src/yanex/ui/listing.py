@@ -32,7 +32,7 @@ SORTABLE = (
     "sweep_id",
 )
 #: Counted on every answer, whatever the filters: the page refreshes itself
-#: while anything runs.
+#: while anything runs or waits in a scheduler's queue.
 _RUNNING = query.Filters(statuses=(RUNNING,), archived=query.INCLUDE)
 _QUEUED = query.Filters(statuses=(QUEUED,), archived=query.INCLUDE)
 DEFAULT_LIMIT = 50
